@@ -1,0 +1,10 @@
+//! Pure domain of shezhi: territory codes and levels, planar geometry, the deterministic
+//! tessellation of Chengdu into streets, communities, grids and micro-grids, and the
+//! in-memory point-location index. Nothing here touches a database, a socket or a clock.
+
+pub mod error;
+pub mod geocode;
+pub mod geometry;
+pub mod territory;
+
+pub use error::{Bilingual, ErrorText};
