@@ -1,0 +1,139 @@
+//! Choosing and opening a backend from a URL: `sqlite://file.db` (WAL, busy timeout,
+//! foreign keys) or `postgres://user@host:port/db`.
+
+use crate::StoreError;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Connection settings beyond the URL.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    pub connect_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 8,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The store: a connection pool to one database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) pool: Pool,
+}
+
+/// Run the same body against whichever pool the store holds. The body is compiled once per
+/// backend, so it may only use SQL and types both accept.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::backend::Pool::Sqlite($pool) => $body,
+            $crate::backend::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+fn invalid(url: &str, reason: impl ToString) -> StoreError {
+    StoreError::InvalidUrl {
+        url: url.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+impl Store {
+    /// Open the database named by `url` and apply pending migrations.
+    pub async fn open(url: &str, opts: &StoreOptions) -> Result<Store, StoreError> {
+        let store = Store::connect(url, opts).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Open the database named by `url` without migrating.
+    pub async fn connect(url: &str, opts: &StoreOptions) -> Result<Store, StoreError> {
+        let pool = if url.starts_with("sqlite:") {
+            let co = SqliteConnectOptions::from_str(url)
+                .map_err(|e| invalid(url, e))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(opts.connect_timeout)
+                .connect_with(co)
+                .await
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            Pool::Sqlite(pool)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let co = PgConnectOptions::from_str(url).map_err(|e| invalid(url, e))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(opts.connect_timeout)
+                .connect_with(co)
+                .await
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            Pool::Postgres(pool)
+        } else {
+            return Err(invalid(url, "scheme must be sqlite: or postgres:"));
+        };
+        Ok(Store { pool })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        with_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        with_pool!(self, p => p.close().await)
+    }
+}
+
+impl Store {
+    /// Run one administrative statement outside a transaction (CREATE/DROP DATABASE).
+    pub async fn execute_admin(&self, sql: &str) -> Result<(), StoreError> {
+        with_pool!(self, p => sqlx::raw_sql(sql).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,64 @@
+//! The store's error type, with stable codes for the layers above.
+
+use shezhi_domain::Bilingual;
+use shezhi_domain::territory::division::RowError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("invalid database URL {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("import rejected: {} bad rows", .0.len())]
+    Rejected(Vec<RowError>),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    /// True for failures of the database itself (a 5xx for HTTP, never shown in detail).
+    pub fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Db(_) | StoreError::Corrupt(_) | StoreError::Unavailable(_)
+        )
+    }
+}
+
+impl Bilingual for StoreError {
+    fn code(&self) -> &'static str {
+        match self {
+            StoreError::InvalidUrl { .. } => "invalid_database_url",
+            StoreError::Unavailable(_) => "database_unavailable",
+            StoreError::Rejected(_) => "import_rejected",
+            StoreError::Corrupt(_) | StoreError::Db(_) => "internal_error",
+        }
+    }
+    fn zh(&self) -> String {
+        match self {
+            StoreError::InvalidUrl { url, reason } => format!(
+                "数据库地址“{url}”无效（{reason}）。请使用 sqlite://文件路径 或 postgres://用户@主机:端口/库名"
+            ),
+            StoreError::Unavailable(m) => format!("数据库无法连接：{m}"),
+            StoreError::Rejected(rows) => {
+                format!("导入被拒绝：{} 行有错误，未导入任何数据", rows.len())
+            }
+            StoreError::Corrupt(_) | StoreError::Db(_) => "服务器内部错误".into(),
+        }
+    }
+    fn en(&self) -> String {
+        match self {
+            StoreError::InvalidUrl { url, reason } => format!(
+                "invalid database URL {url:?} ({reason}); use sqlite://path/to/file.db or postgres://user@host:port/dbname"
+            ),
+            StoreError::Unavailable(m) => format!("cannot reach the database: {m}"),
+            StoreError::Rejected(rows) => format!(
+                "import rejected: {} bad rows, nothing was loaded",
+                rows.len()
+            ),
+            StoreError::Corrupt(_) | StoreError::Db(_) => "internal server error".into(),
+        }
+    }
+}

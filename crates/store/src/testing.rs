@@ -1,0 +1,146 @@
+//! Test support: each test gets its own fresh database on the backend it names. SQLite
+//! databases are files in the temp directory; PostgreSQL databases are created on the
+//! server named by `SHEZHI_TEST_POSTGRES_URL` (default: the machine's own cluster) and
+//! dropped afterwards. PostgreSQL is mandatory: an unreachable server fails the test.
+
+use crate::{Backend, Store, StoreOptions};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// The admin URL of the test PostgreSQL server.
+pub fn postgres_admin_url() -> String {
+    std::env::var("SHEZHI_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string())
+}
+
+/// `url` with its database name replaced.
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let prefix = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    format!("{prefix}/{db}{query}")
+}
+
+/// A fresh database and how to get rid of it.
+pub struct TestDb {
+    pub store: Store,
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    File(std::path::PathBuf),
+    Database { admin: String, name: String },
+}
+
+fn unique_name() -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("shezhi_t_{}_{n}_{nanos}", std::process::id())
+}
+
+impl TestDb {
+    /// An empty, migrated database on `backend`.
+    pub async fn fresh(backend: Backend) -> TestDb {
+        let name = unique_name();
+        let (url, cleanup) = match backend {
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("{name}.db"));
+                (format!("sqlite://{}", path.display()), Cleanup::File(path))
+            }
+            Backend::Postgres => {
+                let admin = postgres_admin_url();
+                let hint = "start PostgreSQL (scripts/test.sh starts the machine's cluster) or point \
+                            SHEZHI_TEST_POSTGRES_URL at a server where you may CREATE DATABASE";
+                let admin_store = Store::connect(&admin, &StoreOptions { max_connections: 1, ..Default::default() })
+                    .await
+                    .unwrap_or_else(|e| panic!("PostgreSQL is required for the tests and is unreachable at {admin}: {e}; {hint}"));
+                admin_store
+                    .execute_admin(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}; {hint}"));
+                admin_store.close().await;
+                (
+                    with_database(&admin, &name),
+                    Cleanup::Database { admin, name },
+                )
+            }
+        };
+        let store = Store::open(&url, &StoreOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("cannot open test database {url}: {e}"));
+        TestDb {
+            store,
+            url,
+            cleanup,
+        }
+    }
+
+    /// Close the pool and remove the database.
+    pub async fn cleanup(self) {
+        self.store.close().await;
+        match self.cleanup {
+            Cleanup::File(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut p = path.clone().into_os_string();
+                    p.push(suffix);
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+            Cleanup::Database { admin, name } => {
+                if let Ok(s) = Store::connect(
+                    &admin,
+                    &StoreOptions {
+                        max_connections: 1,
+                        ..Default::default()
+                    },
+                )
+                .await
+                {
+                    let _ = s
+                        .execute_admin(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                    s.close().await;
+                }
+            }
+        }
+    }
+}
+
+/// Run `test` on a fresh database of `backend`, then remove the database.
+pub async fn run<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let db = TestDb::fresh(backend).await;
+    test(db.store.clone()).await;
+    db.cleanup().await;
+}
+
+/// Declare async tests `fn(Store)` that run once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $crate::testing::run($crate::Backend::Sqlite, super::$name).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $crate::testing::run($crate::Backend::Postgres, super::$name).await
+            }
+        }
+    )*};
+}
