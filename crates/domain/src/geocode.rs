@@ -5,6 +5,8 @@
 //! all polygons in that order answers, boundary points included.
 
 use crate::geometry::{BBox, Point, Shape, ring_crossings};
+use crate::territory::{Level, RegionCode};
+use std::collections::HashMap;
 
 /// Polygons in flat arrays for fast point-in-polygon tests.
 #[derive(Debug, Clone, Default)]
@@ -295,5 +297,116 @@ mod tests {
             let y = (seed >> 11) as f64 / (1u64 << 53) as f64 * 0.16 - 0.01;
             assert_eq!(idx.locate([x, y]), idx.polygons().scan([x, y]), "{x},{y}");
         }
+    }
+}
+
+/// A region on a located point's chain.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChainLink {
+    pub code: RegionCode,
+    pub level: Level,
+    pub name: String,
+}
+
+/// Why a point could not be located.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LocateError {
+    #[error("invalid point")]
+    InvalidPoint,
+    #[error("point outside the territory")]
+    Outside([f64; 2]),
+}
+
+impl crate::Bilingual for LocateError {
+    fn code(&self) -> &'static str {
+        match self {
+            LocateError::InvalidPoint => "invalid_point",
+            LocateError::Outside(_) => "point_outside_territory",
+        }
+    }
+    fn zh(&self) -> String {
+        match self {
+            LocateError::InvalidPoint => {
+                "坐标无效：经度应在 -180 到 180 之间，纬度应在 -90 到 90 之间".into()
+            }
+            LocateError::Outside(p) => format!("坐标 ({}, {}) 不在本系统管辖的区域内", p[0], p[1]),
+        }
+    }
+    fn en(&self) -> String {
+        match self {
+            LocateError::InvalidPoint => {
+                "invalid point: lon must be within -180..180 and lat within -90..90".into()
+            }
+            LocateError::Outside(p) => format!(
+                "the point ({}, {}) lies outside the territory served here",
+                p[0], p[1]
+            ),
+        }
+    }
+}
+
+/// Point → leaf → full chain up to the city, from an in-memory index.
+#[derive(Debug, Clone)]
+pub struct Locator {
+    index: GridIndex,
+    leaves: Vec<RegionCode>,
+    names: HashMap<RegionCode, String>,
+}
+
+/// Raster cell size: about 100 m, the precision of the district boundaries.
+pub const CELL_DEG: f64 = 1.0 / 1024.0;
+
+impl Locator {
+    /// Build from the leaf shapes and the names of every region (leaves included).
+    pub fn new(leaves: Vec<(RegionCode, Shape)>, names: HashMap<RegionCode, String>) -> Locator {
+        let shapes: Vec<&Shape> = leaves.iter().map(|(_, s)| s).collect();
+        let index = GridIndex::build(PolygonSet::new(&shapes), CELL_DEG);
+        let leaves = leaves.into_iter().map(|(c, _)| c).collect();
+        Locator {
+            index,
+            leaves,
+            names,
+        }
+    }
+
+    pub fn leaf_count(&self) -> usize {
+        self.leaves.len()
+    }
+
+    pub fn index(&self) -> &GridIndex {
+        &self.index
+    }
+
+    /// The leaf region holding a point.
+    pub fn leaf(&self, p: Point) -> Result<&RegionCode, LocateError> {
+        if !(p[0].is_finite()
+            && p[1].is_finite()
+            && (-180.0..=180.0).contains(&p[0])
+            && (-90.0..=90.0).contains(&p[1]))
+        {
+            return Err(LocateError::InvalidPoint);
+        }
+        self.index
+            .locate(p)
+            .map(|i| &self.leaves[i])
+            .ok_or(LocateError::Outside(p))
+    }
+
+    /// The chain of regions holding a point, city first, leaf last.
+    pub fn locate(&self, p: Point) -> Result<Vec<ChainLink>, LocateError> {
+        let leaf = self.leaf(p)?;
+        let mut chain: Vec<RegionCode> = leaf.ancestors();
+        chain.push(leaf.clone());
+        Ok(chain
+            .into_iter()
+            .filter_map(|code| {
+                let name = self.names.get(&code)?.clone();
+                Some(ChainLink {
+                    level: code.level(),
+                    code,
+                    name,
+                })
+            })
+            .collect())
     }
 }

@@ -316,10 +316,10 @@ impl Shape {
                 .chunks_exact(2)
                 .map(|w| (w[1] - w[0], (w[0] + w[1]) / 2.0))
                 .max_by(|a, b| a.0.total_cmp(&b.0));
-            if let Some((w, x)) = best {
-                if w > 0.0 {
-                    return Some([x, y]);
-                }
+            if let Some((w, x)) = best
+                && w > 0.0
+            {
+                return Some([x, y]);
             }
         }
         None

@@ -1,1 +1,35 @@
-//! placeholder
+//! HTTP layer of shezhi: an axum router with thin handlers over the store and the point
+//! locator, one error type mapped to JSON in one place, Prometheus metrics, the OpenAPI
+//! document generated from the handlers, and the built-in web pages.
+
+mod dto;
+mod error;
+pub mod metrics;
+pub mod openapi;
+mod routes;
+mod state;
+
+pub use error::ApiError;
+pub use state::AppState;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tower_http::trace::TraceLayer;
+
+/// Largest request body accepted anywhere (uploads get their own limits).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(routes::health::router())
+        .merge(routes::regions::router())
+        .merge(routes::locate::router())
+        .merge(routes::web::router())
+        .merge(openapi::router())
+        .fallback(routes::not_found)
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(TraceLayer::new_for_http())
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}

@@ -1,1 +1,50 @@
-fn main() {}
+//! 社智在线 shezhi — one binary for a community on a laptop or a whole city.
+//!
+//! ```text
+//! shezhi demo                          # real Chengdu on an embedded SQLite file, served on :8080
+//! shezhi serve --database-url postgres://postgres@127.0.0.1/shezhi
+//! shezhi import divisions my-city.csv  # replace the built-in divisions / grids
+//! shezhi import grids my-grids.geojson
+//! shezhi bench geocode                 # point lookups per second vs a brute-force scan
+//! shezhi openapi > docs/openapi.json
+//! ```
+
+mod cmd;
+mod config;
+
+use clap::Parser;
+use config::{Cli, Command};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let cfg = match config::Config::load(&cli) {
+        Ok(c) => c,
+        Err(e) => return cmd::fail(&e),
+    };
+    config::init_tracing(&cfg);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return cmd::fail(&cmd::CliError::io("tokio runtime", e)),
+    };
+    let result = rt.block_on(async {
+        match cli.command {
+            Command::Serve => cmd::serve::run(&cfg, false).await,
+            Command::Demo(args) => cmd::serve::demo(&cfg, args).await,
+            Command::Import(args) => cmd::import::run(&cfg, args).await,
+            Command::Migrate => cmd::migrate(&cfg).await,
+            Command::Bench(args) => cmd::bench::run(args),
+            Command::Openapi => {
+                print!("{}", shezhi_http::openapi::document());
+                Ok(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => cmd::fail(&e),
+    }
+}

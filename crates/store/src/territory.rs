@@ -377,7 +377,7 @@ impl Store {
                     serde_json::from_str(&g).map_err(|e| corrupt(format!("{code}: {e}")))?;
                 let shape =
                     Shape::from_geojson(&json).map_err(|e| corrupt(format!("{code}: {e}")))?;
-                let code = RegionCode::parse(&code).map_err(|e| corrupt(e))?;
+                let code = RegionCode::parse(&code).map_err(corrupt)?;
                 Ok(LeafRegion { code, shape })
             })
             .collect()
@@ -387,6 +387,18 @@ impl Store {
     pub async fn region_names(&self) -> Result<Vec<(String, String)>, StoreError> {
         with_pool!(self, p => {
             sqlx::query("SELECT code, name FROM regions WHERE level <> 'micro_grid' ORDER BY code")
+                .fetch_all(p)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get::<String, _>("code")?, r.try_get::<String, _>("name")?)))
+                .collect()
+        })
+    }
+
+    /// Code and name of every micro-grid.
+    pub async fn leaf_names(&self) -> Result<Vec<(String, String)>, StoreError> {
+        with_pool!(self, p => {
+            sqlx::query("SELECT code, name FROM regions WHERE level = 'micro_grid' ORDER BY code")
                 .fetch_all(p)
                 .await?
                 .iter()

@@ -123,10 +123,10 @@ impl RegionCode {
         let groups = [city, district, street, community];
         // Once a group is zero every lower group must be zero too.
         let first_zero = groups.iter().position(|g| is_zeros(g));
-        if let Some(i) = first_zero {
-            if groups[i..].iter().any(|g| !is_zeros(g)) || s.len() > 12 {
-                return Err(CodeError::Hole(s.to_string()));
-            }
+        if let Some(i) = first_zero
+            && (groups[i..].iter().any(|g| !is_zeros(g)) || s.len() > 12)
+        {
+            return Err(CodeError::Hole(s.to_string()));
         }
         if s.len() > 12 && (is_zeros(&s[12..15]) || (s.len() == 18 && is_zeros(&s[15..18]))) {
             return Err(CodeError::Hole(s.to_string()));

@@ -127,15 +127,16 @@ pub fn parse_divisions(
         }
     }
     for d in &rows {
-        if let Some(p) = &d.parent {
-            if !seen.contains(p) && !known(p) {
-                errors.push(RowError::new(
-                    d.line,
-                    "unknown_parent",
-                    format!("上级代码 {p} 既不在文件中也不在库中"),
-                    format!("parent code {p} is neither in the file nor in the database"),
-                ));
-            }
+        if let Some(p) = &d.parent
+            && !seen.contains(p)
+            && !known(p)
+        {
+            errors.push(RowError::new(
+                d.line,
+                "unknown_parent",
+                format!("上级代码 {p} 既不在文件中也不在库中"),
+                format!("parent code {p} is neither in the file nor in the database"),
+            ));
         }
     }
     if rows.is_empty() && errors.is_empty() {

@@ -1,6 +1,7 @@
 //! The territory tree: real divisions (city, district, street, community) and the grids and
 //! micro-grids cut inside them.
 
+pub mod cells;
 pub mod chengdu;
 pub mod code;
 pub mod division;

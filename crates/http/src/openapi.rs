@@ -1,0 +1,39 @@
+//! The OpenAPI document, generated from the handlers and served at `/api/openapi.json`.
+//! A copy is committed at `docs/openapi.json`; a test fails when the two drift.
+
+use crate::AppState;
+use crate::routes::{health, locate, regions};
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "shezhi (社智在线) API", description = "Community governance platform: territory, grids and point lookup.", license(name = "Apache-2.0")),
+    paths(
+        health::healthz, health::readyz, health::metrics,
+        regions::region, regions::children, regions::map, regions::grid,
+        locate::locate,
+    ),
+    tags(
+        (name = "territory", description = "Regions, grids and micro-grids; point lookup"),
+        (name = "operations", description = "Health, readiness and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as pretty JSON with a trailing newline (the committed form).
+pub fn document() -> String {
+    let mut s = ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    s.push('\n');
+    s
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(
+        "/api/openapi.json",
+        get(|| async { Json(ApiDoc::openapi()) }),
+    )
+}

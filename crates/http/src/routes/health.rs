@@ -1,0 +1,51 @@
+//! Liveness, readiness and metrics.
+
+use crate::dto::{Health, Readiness};
+use crate::{ApiError, AppState};
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// The database answers and the point index is loaded.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses(
+    (status = 200, body = Readiness),
+    (status = 503, body = crate::error::ErrorBody),
+))]
+pub async fn readyz(State(s): State<AppState>) -> Result<Json<Readiness>, ApiError> {
+    s.store.ping().await.map_err(|e| {
+        tracing::warn!(error = %e, "readiness: database unavailable");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "数据库暂不可用",
+            "the database is unavailable",
+        )
+    })?;
+    Ok(Json(Readiness {
+        status: "ready",
+        database: s.store.backend().as_str(),
+        indexed_cells: s.locator.leaf_count(),
+    }))
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
+pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    let body = s.metrics.as_ref().map(|m| m.render()).unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+}

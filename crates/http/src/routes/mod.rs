@@ -1,0 +1,24 @@
+//! Handlers, one module per resource.
+
+pub mod health;
+pub mod locate;
+pub mod regions;
+pub mod web;
+
+use crate::ApiError;
+use axum::http::StatusCode;
+use shezhi_domain::territory::RegionCode;
+
+/// Parse a region code from a path segment.
+pub(crate) fn parse_code(raw: &str) -> Result<RegionCode, ApiError> {
+    RegionCode::parse(raw).map_err(|e| ApiError::client(StatusCode::BAD_REQUEST, &e))
+}
+
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "没有这个地址",
+        "no such endpoint",
+    )
+}

@@ -1,0 +1,580 @@
+// 社智在线 · territory browser. Plain script, no build step, no external resources.
+'use strict';
+(() => {
+  const CITY = '510100000000';
+  const LEVELS = ['city', 'district', 'street', 'community', 'grid', 'micro_grid'];
+  // Special grids: hatch colour and angle. The angle differs per kind so the legend
+  // still reads without colour vision.
+  const SPECIAL = {
+    school: { color: '#2f6db5', angle: 45 },
+    hospital: { color: '#c0392b', angle: -45 },
+    market: { color: '#b7791f', angle: 0 },
+    industrial_park: { color: '#6b46a3', angle: 90 },
+  };
+
+  const I18N = {
+    zh: {
+      title: '社智在线 · 成都', tree: '区域树', breadcrumb: '层级导航', mapLabel: '区域地图',
+      switchLang: '切换语言：中文 / English', dismiss: '关闭', loading: '加载中…',
+      noMap: '该区域没有可显示的边界', locate: '定位', locateHint: '点击地图，查询该点所属的各级区域',
+      locating: '定位中…', locateResult: '定位结果', point: '坐标', clear: '清除', legend: '图例',
+      details: '区域详情', name: '名称', code: '代码', level: '层级', kind: '类型',
+      households: '估算户数', population: '估算人口', area: '面积（km²）', source: '数据来源',
+      subCounts: '下级区域数量', none: '无', expand: '展开 {name}', collapse: '收起 {name}',
+      networkError: '无法连接服务器，请检查网络后重试。', httpError: '服务器返回错误（HTTP {status}）。',
+      badResponse: '服务器响应格式无效。', unexpected: '页面出现意外错误，请刷新后重试。',
+      levels: { city: '市', district: '区县', street: '街道乡镇', community: '社区村', grid: '网格', micro_grid: '微网格' },
+      kinds: {
+        urban: '城镇', rural: '农村', standard: '常规', school: '学校专属网格', hospital: '医院专属网格',
+        market: '市场专属网格', industrial_park: '园区专属网格',
+      },
+      sources: { official: '官方', generated: '系统生成', imported: '导入' },
+    },
+    en: {
+      title: 'shezhi · Chengdu', tree: 'Territory', breadcrumb: 'Breadcrumb', mapLabel: 'Region map',
+      switchLang: 'Switch language: 中文 / English', dismiss: 'Dismiss', loading: 'Loading…',
+      noMap: 'No boundaries to show for this region', locate: 'Locate',
+      locateHint: 'Click the map to find the regions that contain that point',
+      locating: 'Locating…', locateResult: 'Location result', point: 'Point', clear: 'Clear', legend: 'Legend',
+      details: 'Region details', name: 'Name', code: 'Code', level: 'Level', kind: 'Kind',
+      households: 'Est. households', population: 'Est. population', area: 'Area (km²)', source: 'Source',
+      subCounts: 'Sub-regions', none: 'None', expand: 'Expand {name}', collapse: 'Collapse {name}',
+      networkError: 'Cannot reach the server. Check the network and try again.',
+      httpError: 'The server returned an error (HTTP {status}).',
+      badResponse: 'The server sent an invalid response.',
+      unexpected: 'Something went wrong. Reload the page and try again.',
+      levels: {
+        city: 'City', district: 'District', street: 'Street or town', community: 'Community or village',
+        grid: 'Grid', micro_grid: 'Micro-grid',
+      },
+      kinds: {
+        urban: 'Urban', rural: 'Rural', standard: 'Standard', school: 'School grid', hospital: 'Hospital grid',
+        market: 'Market grid', industrial_park: 'Industrial-park grid',
+      },
+      sources: { official: 'Official', generated: 'Generated', imported: 'Imported' },
+    },
+  };
+
+  const state = {
+    lang: loadLang(),
+    detail: null,     // response of /regions/{code}
+    features: [],     // drawable GeoJSON features of the current map
+    focus: null,      // code highlighted among its siblings (when a leaf is selected)
+    status: null,     // map overlay message key
+    proj: null,
+    error: null,      // {zh, en} shown in the banner
+    locateMode: false,
+    locate: null,     // {point, chain?, error?, loading?}
+    navToken: 0,
+    locateToken: 0,
+  };
+  const tree = new Map(); // code → tree node
+  let selectedNode = null;
+
+  // ---------- helpers ----------
+  const $ = (id) => document.getElementById(id);
+  const format = (s, vars = {}) => s.replace(/\{(\w+)\}/g, (_, k) => vars[k] ?? '');
+  const t = (key, vars) => format(I18N[state.lang][key], vars);
+  const label = (group, value) => I18N[state.lang][group][value] ?? value ?? '—';
+  const message = (key, vars) => ({ zh: format(I18N.zh[key], vars), en: format(I18N.en[key], vars) });
+
+  function loadLang() {
+    try { return localStorage.getItem('shezhi.lang') === 'en' ? 'en' : 'zh'; } catch { return 'zh'; }
+  }
+
+  function build(node, attrs, children) {
+    for (const [k, v] of Object.entries(attrs)) if (v != null) node.setAttribute(k, v);
+    node.append(...children);
+    return node;
+  }
+  const el = (tag, attrs = {}, ...kids) => build(document.createElement(tag), attrs, kids);
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+  const svgEl = (tag, attrs = {}, ...kids) => build(document.createElementNS(SVG_NS, tag), attrs, kids);
+  const button = (text, cls, onClick) => {
+    const b = el('button', { type: 'button', class: cls }, text);
+    b.addEventListener('click', onClick);
+    return b;
+  };
+
+  function num(value, digits = 0) {
+    if (value == null) return '—';
+    const locale = state.lang === 'zh' ? 'zh-CN' : 'en';
+    return new Intl.NumberFormat(locale, { maximumFractionDigits: digits }).format(value);
+  }
+
+  // ---------- API ----------
+  class ApiError extends Error {
+    constructor(msg, code) { super(msg.en); this.msg = msg; this.code = code; }
+  }
+
+  async function api(path) {
+    let res;
+    try {
+      res = await fetch(path, { headers: { Accept: 'application/json' } });
+    } catch {
+      throw new ApiError(message('networkError'));
+    }
+    let body = null;
+    try { body = await res.json(); } catch { /* reported below */ }
+    if (res.ok && body) return body;
+    const e = body && body.error;
+    if (e && (e.zh || e.en)) throw new ApiError({ zh: e.zh || e.en, en: e.en || e.zh }, e.code);
+    throw new ApiError(message(res.ok ? 'badResponse' : 'httpError', { status: res.status }));
+  }
+
+  function toMessage(err) {
+    if (err instanceof ApiError) return err.msg;
+    console.error(err);
+    return message('unexpected');
+  }
+
+  function showError(err) { state.error = toMessage(err); renderError(); }
+
+  // ---------- navigation ----------
+  const regionFromHash = () => {
+    const m = /^#\/(\d{6,24})$/.exec(location.hash);
+    return m ? m[1] : CITY;
+  };
+  const go = (code) => { location.hash = '#/' + code; };
+
+  async function navigate(code) {
+    const token = ++state.navToken;
+    state.status = 'loading';
+    renderStatus();
+    try {
+      const [detail, fc] = await Promise.all([
+        api(`/api/v1/regions/${code}`), api(`/api/v1/regions/${code}/map`)]);
+      let features = drawable(fc);
+      let focus = null;
+      if (!features.length && detail.region.parent_code) {
+        // A leaf (micro-grid) has no children to draw: show it among its siblings instead.
+        features = drawable(await api(`/api/v1/regions/${detail.region.parent_code}/map`));
+        focus = code;
+      }
+      if (token !== state.navToken) return; // a newer navigation won
+      // Errors stay in the banner until dismissed, so a fallback navigation cannot hide them.
+      Object.assign(state, { detail, features, focus, status: features.length ? null : 'noMap' });
+      renderAll();
+      revealInTree(detail).catch(showError);
+    } catch (err) {
+      if (token !== state.navToken) return;
+      state.status = null;
+      renderStatus();
+      showError(err);
+      if (!state.detail && code !== CITY) go(CITY); // a bad link: still show something useful
+    }
+  }
+
+  const drawable = (fc) => ((fc && fc.features) || []).filter((f) => f.geometry && f.properties);
+
+  // ---------- tree ----------
+  function treeItem(r) {
+    const leaf = r.level === 'micro_grid';
+    const node = { r, expanded: false, loading: null };
+    node.label = button(r.name, 'tree-label', () => go(r.code));
+    node.toggle = leaf ? null
+      : el('button', { type: 'button', class: 'tree-toggle-btn', 'aria-expanded': 'false' }, '▸');
+    node.ul = el('ul', { class: 'tree-children', hidden: '' });
+    const special = SPECIAL[r.kind] ? el('span', { class: `kind-dot kind-${r.kind}`, 'aria-hidden': 'true' }) : '';
+    const spacer = el('span', { class: 'tree-spacer' });
+    const row = el('div', { class: 'tree-row' }, node.toggle || spacer, node.label, special);
+    node.li = el('li', { class: 'tree-item' }, row, node.ul);
+
+    node.label.addEventListener('keydown', (e) => {
+      if (e.key === 'ArrowRight' && node.toggle) expand(node).catch(showError);
+      if (e.key === 'ArrowLeft' && node.toggle) setExpanded(node, false);
+    });
+    if (node.toggle) {
+      node.toggle.addEventListener('click', () =>
+        (node.expanded ? setExpanded(node, false) : expand(node).catch(showError)));
+    }
+    tree.set(r.code, node);
+    updateTreeText(node);
+    return node;
+  }
+
+  function updateTreeText(node) {
+    if (!node.toggle) return;
+    node.toggle.setAttribute('aria-label', t(node.expanded ? 'collapse' : 'expand', { name: node.r.name }));
+  }
+
+  function setExpanded(node, open) {
+    if (!node.toggle) return;
+    node.expanded = open;
+    node.ul.hidden = !open;
+    node.toggle.textContent = open ? '▾' : '▸';
+    node.toggle.setAttribute('aria-expanded', String(open));
+    updateTreeText(node);
+  }
+
+  // Children are fetched once, on first expansion; concurrent expansions share the request.
+  async function expand(node) {
+    if (!node || !node.toggle) return;
+    if (!node.loading) {
+      node.toggle.classList.add('busy');
+      node.loading = api(`/api/v1/regions/${node.r.code}/children`)
+        .then(({ items = [] }) => {
+          node.ul.replaceChildren(...items.map((r) => treeItem(r).li));
+          if (!items.length) node.toggle.style.visibility = 'hidden'; // nothing below after all
+        })
+        .finally(() => node.toggle.classList.remove('busy'));
+    }
+    try {
+      await node.loading;
+    } catch (err) {
+      node.loading = null; // allow a retry
+      throw err;
+    }
+    setExpanded(node, true);
+  }
+
+  async function revealInTree(detail) {
+    const chain = [...detail.ancestors, detail.region];
+    if (!tree.size) $('tree').append(treeItem(chain[0]).li);
+    for (const r of chain) await expand(tree.get(r.code));
+    const node = tree.get(detail.region.code);
+    if (selectedNode) {
+      selectedNode.label.classList.remove('selected');
+      selectedNode.label.removeAttribute('aria-current');
+    }
+    selectedNode = node || null;
+    if (!node) return;
+    node.label.classList.add('selected');
+    node.label.setAttribute('aria-current', 'true');
+    scrollTreeTo(node.label);
+  }
+
+  // Scrolls only the tree's own box; scrollIntoView would also jump the page on phones.
+  function scrollTreeTo(target) {
+    const box = $('tree');
+    const a = box.getBoundingClientRect();
+    const b = target.getBoundingClientRect();
+    if (b.top < a.top || b.bottom > a.bottom) box.scrollTop += b.top - a.top - box.clientHeight / 3;
+  }
+
+  // ---------- map ----------
+  // Equirectangular: x is scaled by cos(latitude of the view centre) so shapes keep their
+  // proportions at Chengdu's latitude; the bbox is fitted into the pixel box with a margin.
+  function projection(bbox, width, height, margin) {
+    const [x0, y0, x1, y1] = bbox;
+    const k = Math.cos(((y0 + y1) / 2) * Math.PI / 180);
+    const w = Math.max((x1 - x0) * k, 1e-9);
+    const h = Math.max(y1 - y0, 1e-9);
+    const s = Math.min((width - 2 * margin) / w, (height - 2 * margin) / h);
+    const ox = (width - w * s) / 2;
+    const oy = (height - h * s) / 2;
+    return {
+      x: (lon) => ox + (lon - x0) * k * s,
+      y: (lat) => oy + (y1 - lat) * s,
+      invert: (px, py) => [x0 + (px - ox) / (k * s), y1 - (py - oy) / s],
+    };
+  }
+
+  // Builds one path string for a Polygon or MultiPolygon; points are rounded to 0.1 px and
+  // repeats dropped, which shrinks the city's dense district outlines considerably.
+  function geometryPath(geom, proj) {
+    const polys = geom.type === 'Polygon' ? [geom.coordinates] : geom.type === 'MultiPolygon' ? geom.coordinates : [];
+    const out = [];
+    for (const poly of polys) {
+      for (const ring of poly) {
+        let px = NaN, py = NaN;
+        for (let i = 0; i < ring.length; i++) {
+          const x = Math.round(proj.x(ring[i][0]) * 10) / 10;
+          const y = Math.round(proj.y(ring[i][1]) * 10) / 10;
+          if (x === px && y === py) continue;
+          out.push(i === 0 ? `M${x} ${y}` : `${x} ${y}`);
+          px = x; py = y;
+        }
+        out.push('Z');
+      }
+    }
+    return out.join(' ');
+  }
+
+  function featuresBBox(features) {
+    const b = [Infinity, Infinity, -Infinity, -Infinity];
+    const visit = (c) => {
+      if (typeof c[0] === 'number') {
+        b[0] = Math.min(b[0], c[0]); b[1] = Math.min(b[1], c[1]);
+        b[2] = Math.max(b[2], c[0]); b[3] = Math.max(b[3], c[1]);
+      } else c.forEach(visit);
+    };
+    features.forEach((f) => visit(f.geometry.coordinates));
+    return Number.isFinite(b[0]) ? b : null;
+  }
+
+  // Muted, well separated hues: successive golden-angle steps around the colour wheel.
+  const fillFor = (p, i) =>
+    (SPECIAL[p.kind] ? `url(#hatch-${p.kind})` : `hsl(${Math.round((i * 137.508) % 360)}, 30%, 80%)`);
+
+  function renderMap() {
+    const svg = $('map-svg');
+    const { clientWidth: w, clientHeight: h } = svg;
+    const region = state.detail && state.detail.region;
+    svg.replaceChildren();
+    state.proj = null;
+    if (!w || !h || !region || !state.features.length) return renderMarker();
+    svg.setAttribute('viewBox', `0 0 ${w} ${h}`);
+    const bbox = (!state.focus && region.bbox) || featuresBBox(state.features);
+    const proj = projection(bbox, w, h, Math.min(28, w * 0.05));
+    state.proj = proj;
+    const regions = svgEl('g', { class: 'regions' });
+    const labels = svgEl('g', { class: 'labels', 'aria-hidden': 'true' });
+    let focusD = null;
+    state.features.forEach((f, i) => {
+      const p = f.properties;
+      const d = geometryPath(f.geometry, proj);
+      const cls = state.focus ? (p.code === state.focus ? 'region focus' : 'region dim') : 'region';
+      regions.append(svgEl('path', {
+        d, class: cls, fill: fillFor(p, i), 'fill-rule': 'evenodd', tabindex: '0', role: 'button',
+        'aria-label': p.name, 'data-code': p.code,
+      }));
+      if (p.code === state.focus) focusD = d;
+      const text = makeLabel(p, proj);
+      if (text) labels.append(text);
+    });
+    svg.append(regions,
+      svgEl('path', { class: 'focus-outline', d: focusD, 'fill-rule': 'evenodd' }),
+      svgEl('path', { class: 'hover-outline', 'fill-rule': 'evenodd' }),
+      labels,
+      svgEl('g', { class: 'marker-layer' }));
+    renderMarker();
+  }
+
+  // Labels only where the region is wide enough on screen to hold some text.
+  function makeLabel(p, proj) {
+    if (!p.center) return null;
+    if (p.bbox && proj.x(p.bbox[2]) - proj.x(p.bbox[0]) < 36 && p.code !== state.focus) return null;
+    const [x, y] = [proj.x(p.center[0]).toFixed(1), proj.y(p.center[1]).toFixed(1)];
+    const text = svgEl('text', { x, y, class: 'label' });
+    text.textContent = p.name;
+    return text;
+  }
+
+  function renderMarker() {
+    const layer = document.querySelector('#map-svg .marker-layer');
+    const pt = state.locate && state.locate.point;
+    if (!layer) return;
+    layer.replaceChildren();
+    if (!pt || !state.proj) return;
+    const cx = state.proj.x(pt[0]).toFixed(1), cy = state.proj.y(pt[1]).toFixed(1);
+    layer.append(svgEl('circle', { cx, cy, r: 11, class: 'marker-ring' }),
+      svgEl('circle', { cx, cy, r: 5, class: 'marker-dot' }));
+  }
+
+  let mapQueued = false;
+  function scheduleMap() {
+    if (mapQueued) return;
+    mapQueued = true;
+    requestAnimationFrame(() => { mapQueued = false; renderMap(); });
+  }
+
+  function buildPatterns() {
+    const defs = $('patterns');
+    for (const [kind, { color, angle }] of Object.entries(SPECIAL)) {
+      defs.append(svgEl('pattern', {
+        id: `hatch-${kind}`, width: 7, height: 7, patternUnits: 'userSpaceOnUse', patternTransform: `rotate(${angle})`,
+      }, svgEl('rect', { width: 7, height: 7, fill: '#f6f3ec' }),
+      svgEl('rect', { width: 2.5, height: 7, fill: color })));
+    }
+  }
+
+  // ---------- map interaction ----------
+  const regionAt = (target) => (target instanceof Element ? target.closest('path.region') : null);
+
+  let hovered = null;
+  function highlight(path, x, y) {
+    const outline = document.querySelector('#map-svg .hover-outline');
+    const tip = $('tooltip');
+    const f = path && state.features.find((g) => g.properties.code === path.dataset.code);
+    if (!outline || !f) { if (outline) outline.removeAttribute('d'); tip.hidden = true; hovered = null; return; }
+    if (path !== hovered) { // copying a long outline is not free: only when the region changes
+      hovered = path;
+      outline.setAttribute('d', path.getAttribute('d'));
+      const p = f.properties;
+      tip.textContent = SPECIAL[p.kind] ? `${p.name} · ${label('kinds', p.kind)}` : p.name;
+      tip.hidden = false;
+    }
+    const maxX = $('map').clientWidth - tip.offsetWidth - 4;
+    tip.style.left = `${Math.max(4, Math.min(x + 14, maxX))}px`;
+    tip.style.top = `${Math.max(4, y - tip.offsetHeight - 10)}px`;
+  }
+
+  function bindMap() {
+    const svg = $('map-svg');
+    svg.addEventListener('pointermove', (e) => {
+      const r = svg.getBoundingClientRect();
+      highlight(regionAt(e.target), e.clientX - r.left, e.clientY - r.top);
+    });
+    svg.addEventListener('pointerleave', () => highlight(null));
+    svg.addEventListener('focusin', (e) => {
+      const path = regionAt(e.target);
+      if (!path) return;
+      const b = path.getBBox(); // keyboard focus: tooltip at the middle of the region
+      highlight(path, b.x + b.width / 2, b.y + b.height / 2);
+    });
+    svg.addEventListener('focusout', () => highlight(null));
+    svg.addEventListener('click', (e) => {
+      if (state.locateMode) {
+        if (!state.proj) return;
+        const r = svg.getBoundingClientRect();
+        const [lon, lat] = state.proj.invert(e.clientX - r.left, e.clientY - r.top);
+        locate(lon, lat);
+        return;
+      }
+      const path = regionAt(e.target);
+      if (path) go(path.dataset.code);
+    });
+    svg.addEventListener('keydown', (e) => {
+      const path = regionAt(e.target);
+      if (!path || (e.key !== 'Enter' && e.key !== ' ')) return;
+      e.preventDefault();
+      go(path.dataset.code);
+    });
+    new ResizeObserver(scheduleMap).observe($('map'));
+  }
+
+  // ---------- locate ----------
+  function setLocateMode(on) {
+    state.locateMode = on;
+    $('locate-btn').setAttribute('aria-pressed', String(on));
+    $('map').classList.toggle('locating', on);
+    $('locate-hint').hidden = !on;
+  }
+
+  async function locate(lon, lat) {
+    const token = ++state.locateToken;
+    state.locate = { point: [lon, lat], loading: true };
+    renderLocate();
+    try {
+      const res = await api(`/api/v1/locate?lon=${lon.toFixed(6)}&lat=${lat.toFixed(6)}`);
+      if (token !== state.locateToken) return;
+      state.locate = { point: res.point || [lon, lat], chain: res.chain || [] };
+    } catch (err) {
+      if (token !== state.locateToken) return;
+      state.locate = { point: [lon, lat], error: toMessage(err) };
+    }
+    renderLocate();
+  }
+
+  function renderLocate() {
+    const box = $('locate-result');
+    const loc = state.locate;
+    renderMarker();
+    box.hidden = !loc;
+    if (!loc) return box.replaceChildren();
+    const clear = button(t('clear'), 'btn btn-small', () => {
+      state.locate = null;
+      state.locateToken++;
+      renderLocate();
+      $('locate-btn').focus(); // the cleared panel held the focus
+    });
+    const head = el('div', { class: 'panel-head' }, el('h2', { class: 'panel-title' }, t('locateResult')), clear);
+    const point = el('p', { class: 'muted' }, `${t('point')}: ${loc.point[0].toFixed(5)}, ${loc.point[1].toFixed(5)}`);
+    let body;
+    if (loc.loading) body = el('p', {}, t('locating'));
+    else if (loc.error) body = el('p', { class: 'inline-error', role: 'alert' }, loc.error[state.lang]);
+    else body = el('ol', { class: 'chain' }, ...[...loc.chain].reverse().map(chainItem));
+    box.replaceChildren(head, point, body);
+  }
+
+  const chainItem = (r) =>
+    el('li', {}, el('span', { class: 'level-tag' }, label('levels', r.level)),
+      button(r.name, 'link', () => go(r.code)));
+
+  // ---------- panels ----------
+  function renderBreadcrumb() {
+    const nav = $('breadcrumb');
+    const d = state.detail;
+    if (!d) return nav.replaceChildren();
+    const items = d.ancestors.map((a) => el('li', {}, button(a.name, 'link', () => go(a.code))));
+    items.push(el('li', {}, el('span', { 'aria-current': 'page' }, d.region.name)));
+    nav.replaceChildren(el('ol', {}, ...items));
+  }
+
+  function renderDetails() {
+    const box = $('details');
+    const d = state.detail;
+    if (!d) return box.replaceChildren();
+    const r = d.region;
+    const other = state.lang === 'zh' ? 'en' : 'zh';
+    const rows = [
+      ['name', r.name], ['code', r.code],
+      ['level', `${label('levels', r.level)} · ${I18N[other].levels[r.level] ?? ''}`],
+      ['kind', label('kinds', r.kind)], ['households', num(r.households_est)],
+      ['population', num(r.population_est)], ['area', num(r.area_km2, 1)], ['source', label('sources', r.source)],
+    ];
+    const facts = rows.flatMap(([k, v]) => [el('dt', {}, t(k)), el('dd', {}, String(v))]);
+    const dl = el('dl', { class: 'facts' }, ...facts);
+    const counts = LEVELS.filter((l) => d.counts && d.counts[l] != null)
+      .map((l) => el('li', {}, el('span', {}, label('levels', l)), el('strong', {}, num(d.counts[l]))));
+    const countList = counts.length
+      ? el('ul', { class: 'counts' }, ...counts)
+      : el('p', { class: 'muted' }, t('none'));
+    box.replaceChildren(el('h2', { class: 'panel-title' }, t('details')), dl,
+      el('h3', { class: 'sub-title' }, t('subCounts')), countList);
+  }
+
+  function renderLegend() {
+    const kinds = Object.keys(SPECIAL).filter((k) => state.features.some((f) => f.properties.kind === k));
+    const box = $('legend');
+    box.hidden = !kinds.length;
+    const items = kinds.map((k) => el('li', {},
+      svgEl('svg', { width: 18, height: 12, class: 'swatch', 'aria-hidden': 'true' },
+        svgEl('rect', { width: 18, height: 12, fill: `url(#hatch-${k})` })),
+      label('kinds', k)));
+    box.replaceChildren(el('strong', {}, t('legend')), el('ul', {}, ...items));
+  }
+
+  function renderStatus() {
+    $('map-status').hidden = !state.status;
+    $('map-status').textContent = state.status ? t(state.status) : '';
+  }
+
+  function renderError() {
+    $('error').hidden = !state.error;
+    $('error-text').textContent = state.error ? state.error[state.lang] : '';
+  }
+
+  function applyStaticText() {
+    document.documentElement.lang = state.lang === 'zh' ? 'zh-CN' : 'en';
+    document.title = t('title');
+    document.querySelectorAll('[data-i18n]').forEach((n) => { n.textContent = t(n.dataset.i18n); });
+    document.querySelectorAll('[data-i18n-aria]').forEach((n) => n.setAttribute('aria-label', t(n.dataset.i18nAria)));
+    document.querySelectorAll('#lang-btn [data-lang]')
+      .forEach((n) => n.classList.toggle('active', n.dataset.lang === state.lang));
+  }
+
+  function renderText() {
+    applyStaticText();
+    renderBreadcrumb(); renderDetails(); renderLegend(); renderLocate(); renderStatus(); renderError();
+    tree.forEach(updateTreeText);
+  }
+
+  function renderAll() { renderText(); renderMap(); }
+
+  function setLang(lang) {
+    state.lang = lang;
+    try { localStorage.setItem('shezhi.lang', lang); } catch { /* private mode: not remembered */ }
+    renderText();
+  }
+
+  // ---------- start ----------
+  function init() {
+    buildPatterns();
+    bindMap();
+    $('lang-btn').addEventListener('click', () => setLang(state.lang === 'zh' ? 'en' : 'zh'));
+    $('error-close').addEventListener('click', () => { state.error = null; renderError(); });
+    $('locate-btn').addEventListener('click', () => setLocateMode(!state.locateMode));
+    document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && state.locateMode) setLocateMode(false); });
+    $('tree-toggle').addEventListener('click', () => {
+      const open = $('tree-panel').classList.toggle('open');
+      $('tree-toggle').setAttribute('aria-expanded', String(open));
+    });
+    window.addEventListener('hashchange', () => navigate(regionFromHash()));
+    renderText();
+    navigate(regionFromHash());
+  }
+
+  init();
+})();

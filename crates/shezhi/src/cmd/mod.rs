@@ -1,0 +1,137 @@
+//! Subcommands and the error type that reaches the terminal.
+
+pub mod bench;
+pub mod import;
+pub mod serve;
+
+use crate::config::Config;
+use shezhi_domain::Bilingual;
+use shezhi_domain::geocode::Locator;
+use shezhi_domain::territory::RegionCode;
+use shezhi_domain::territory::division::RowError;
+use shezhi_store::{Store, StoreError, StoreOptions};
+use std::collections::HashMap;
+use std::process::ExitCode;
+
+/// Errors a command reports to its user, in Chinese and English, with a stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{} bad rows", .0.len())]
+    Rows(Vec<RowError>),
+}
+
+impl CliError {
+    pub fn io(what: &str, source: std::io::Error) -> CliError {
+        CliError::Io {
+            what: what.to_string(),
+            source,
+        }
+    }
+}
+
+impl Bilingual for CliError {
+    fn code(&self) -> &'static str {
+        match self {
+            CliError::Config(_) => "invalid_config",
+            CliError::Io { .. } => "io_error",
+            CliError::Store(e) => e.code(),
+            CliError::Rows(_) => "import_rejected",
+        }
+    }
+    fn zh(&self) -> String {
+        match self {
+            CliError::Config(m) => format!("配置错误：{m}"),
+            CliError::Io { what, source } => format!("无法读写 {what}：{source}"),
+            CliError::Store(StoreError::Db(e)) => format!("数据库错误：{e}"),
+            CliError::Store(e) => e.zh(),
+            CliError::Rows(rows) => format!("导入被拒绝：{} 处错误，未导入任何数据", rows.len()),
+        }
+    }
+    fn en(&self) -> String {
+        match self {
+            CliError::Config(m) => format!("invalid configuration: {m}"),
+            CliError::Io { what, source } => format!("cannot read or write {what}: {source}"),
+            CliError::Store(StoreError::Db(e)) => format!("database error: {e}"),
+            CliError::Store(e) => e.en(),
+            CliError::Rows(rows) => {
+                format!("import rejected: {} errors, nothing was loaded", rows.len())
+            }
+        }
+    }
+}
+
+/// Print an error for a person and return the failing exit code.
+pub fn fail(e: &CliError) -> ExitCode {
+    eprintln!("错误 error [{}]\n  {}\n  {}", e.code(), e.zh(), e.en());
+    if let CliError::Rows(rows) = e {
+        for r in rows.iter().take(200) {
+            eprintln!("  {r}");
+        }
+        if rows.len() > 200 {
+            eprintln!("  … {} more", rows.len() - 200);
+        }
+    }
+    ExitCode::from(2)
+}
+
+pub async fn open_store(cfg: &Config, url: &str) -> Result<Store, CliError> {
+    let opts = StoreOptions {
+        max_connections: cfg.max_connections,
+        ..Default::default()
+    };
+    Ok(Store::open(url, &opts).await?)
+}
+
+pub async fn migrate(cfg: &Config) -> Result<(), CliError> {
+    let store = open_store(cfg, cfg.database_url()).await?;
+    store.close().await;
+    Ok(())
+}
+
+/// Load the built-in Chengdu territory into an empty database.
+pub async fn ensure_territory(store: &Store) -> Result<(), CliError> {
+    if !store.level_counts().await?.is_empty() {
+        return Ok(());
+    }
+    let t = std::time::Instant::now();
+    tracing::info!("empty database: generating the built-in Chengdu territory");
+    let regions = shezhi_domain::territory::generate::chengdu().map_err(CliError::Config)?;
+    let generated = t.elapsed();
+    store.put_regions(&regions).await?;
+    tracing::info!(regions = regions.len(), ?generated, total = ?t.elapsed(), "territory loaded");
+    Ok(())
+}
+
+/// Build the point locator from what the database holds.
+pub async fn load_locator(store: &Store) -> Result<Locator, CliError> {
+    let t = std::time::Instant::now();
+    let leaves = store
+        .leaf_regions()
+        .await?
+        .into_iter()
+        .map(|l| (l.code, l.shape))
+        .collect();
+    let mut names: HashMap<RegionCode, String> = HashMap::new();
+    for (code, name) in store.region_names().await? {
+        if let Ok(c) = RegionCode::parse(&code) {
+            names.insert(c, name);
+        }
+    }
+    for (code, name) in store.leaf_names().await? {
+        if let Ok(c) = RegionCode::parse(&code) {
+            names.insert(c, name);
+        }
+    }
+    let locator = Locator::new(leaves, names);
+    tracing::info!(leaves = locator.leaf_count(), took = ?t.elapsed(), "point index built");
+    Ok(locator)
+}

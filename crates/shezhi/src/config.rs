@@ -1,0 +1,179 @@
+//! Configuration in layers: built-in defaults, then a TOML file (`--config`), then
+//! `SHEZHI_*` environment variables, then command-line flags. The result is one typed
+//! struct passed down; nothing reads the environment later.
+
+use crate::cmd::CliError;
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "shezhi",
+    version,
+    about = "社智在线 shezhi — community governance platform"
+)]
+pub struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "SHEZHI_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite://path/to/file.db or postgres://user@host:port/db
+    #[arg(long, global = true, env = "SHEZHI_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Address to listen on.
+    #[arg(long, global = true, env = "SHEZHI_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Log format: text or json.
+    #[arg(long, global = true, env = "SHEZHI_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API and web pages (the built-in Chengdu territory is loaded on first start).
+    Serve,
+    /// Serve a live demo of real Chengdu on an embedded database.
+    Demo(DemoArgs),
+    /// Load divisions (CSV) or grid polygons (GeoJSON) supplied by a city.
+    Import(ImportArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Run a benchmark and print its report.
+    Bench(BenchArgs),
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Start from an empty database even if the demo file exists.
+    #[arg(long)]
+    pub fresh: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(subcommand)]
+    pub what: ImportWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportWhat {
+    /// Divisions as CSV with the header level,code,name,parent_code.
+    Divisions { file: PathBuf },
+    /// Grids and micro-grids as a GeoJSON FeatureCollection (properties: code, name, kind).
+    Grids { file: PathBuf },
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub what: BenchWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchWhat {
+    /// Point → micro-grid lookups per second on one core, against a brute-force scan.
+    Geocode {
+        /// Lookups through the index.
+        #[arg(long, default_value_t = 5_000_000)]
+        lookups: usize,
+        /// Lookups through the brute-force scan (it is slow).
+        #[arg(long, default_value_t = 2_000)]
+        scan_lookups: usize,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The configuration file's shape; every field optional.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    listen: Option<SocketAddr>,
+    log_format: Option<LogFormat>,
+    max_connections: Option<u32>,
+}
+
+/// The effective configuration.
+#[derive(Clone)]
+pub struct Config {
+    /// None means "the command's default" (the demo uses its own file).
+    pub database_url: Option<String>,
+    pub listen: SocketAddr,
+    pub log_format: LogFormat,
+    pub max_connections: u32,
+}
+
+impl std::fmt::Debug for Config {
+    // The URL may hold a password: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field(
+                "database_url",
+                &self.database_url.as_ref().map(|_| "<hidden>"),
+            )
+            .field("listen", &self.listen)
+            .field("log_format", &self.log_format)
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEMO_DATABASE_URL: &str = "sqlite://shezhi-demo.db";
+
+impl Config {
+    pub fn load(cli: &Cli) -> Result<Config, CliError> {
+        let file = match &cli.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| CliError::io(&path.display().to_string(), e))?;
+                toml::from_str::<FileConfig>(&text)
+                    .map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?
+            }
+            None => FileConfig::default(),
+        };
+        let listen = match cli.listen.or(file.listen) {
+            Some(l) => l,
+            None => DEFAULT_LISTEN
+                .parse()
+                .map_err(|e| CliError::Config(format!("{e}")))?,
+        };
+        Ok(Config {
+            database_url: cli.database_url.clone().or(file.database_url),
+            listen,
+            log_format: cli
+                .log_format
+                .or(file.log_format)
+                .unwrap_or(LogFormat::Text),
+            max_connections: file.max_connections.unwrap_or(8),
+        })
+    }
+
+    /// The database URL, or the default for commands that are not the demo.
+    pub fn database_url(&self) -> &str {
+        self.database_url.as_deref().unwrap_or("sqlite://shezhi.db")
+    }
+}
+
+pub fn init_tracing(cfg: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cfg.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
