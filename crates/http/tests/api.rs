@@ -1,0 +1,283 @@
+//! The HTTP API against a real store on SQLite and on PostgreSQL, through the router
+//! (no socket): the region tree, grids, the map, point lookup and bad input.
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode};
+use serde_json::Value;
+use shezhi_domain::geocode::Locator;
+use shezhi_domain::territory::generate::chengdu;
+use shezhi_domain::territory::{Level, RegionCode, RegionRecord};
+use shezhi_http::{AppState, router};
+use shezhi_store::{Store, on_both_backends};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use tower::ServiceExt;
+
+/// The city with one district (锦江区) cut into cells: enough for every endpoint.
+fn jinjiang() -> &'static Vec<RegionRecord> {
+    static T: OnceLock<Vec<RegionRecord>> = OnceLock::new();
+    T.get_or_init(|| {
+        let all = chengdu().unwrap_or_else(|e| panic!("{e}"));
+        all.into_iter()
+            .filter(|r| r.level() == Level::City || r.code.as_str().starts_with("510104"))
+            .collect()
+    })
+}
+
+async fn app(store: &Store) -> axum::Router {
+    store
+        .put_regions(jinjiang())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let leaves = store.leaf_regions().await.unwrap_or_else(|e| panic!("{e}"));
+    let mut names: HashMap<RegionCode, String> = HashMap::new();
+    for r in jinjiang() {
+        names.insert(r.code.clone(), r.name.clone());
+    }
+    let locator = Locator::new(
+        leaves.into_iter().map(|l| (l.code, l.shape)).collect(),
+        names,
+    );
+    router(AppState::new(store.clone(), locator))
+}
+
+async fn get(app: &axum::Router, uri: &str) -> (StatusCode, Value) {
+    let req = Request::get(uri)
+        .body(Body::empty())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let resp = app
+        .clone()
+        .oneshot(req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = resp.status();
+    let bytes = to_bytes(resp.into_body(), 64 << 20)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, body)
+}
+
+/// An error body must carry the code and a message in both languages.
+fn assert_error(body: &Value, code: &str) {
+    assert_eq!(body["error"]["code"], code, "{body}");
+    let zh = body["error"]["zh"].as_str().unwrap_or_default();
+    assert!(
+        zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+        "no Chinese in {body}"
+    );
+    assert!(
+        !body["error"]["en"].as_str().unwrap_or_default().is_empty(),
+        "no English in {body}"
+    );
+}
+
+async fn region_node_has_counts_and_ancestors(store: Store) {
+    let app = app(&store).await;
+    let (s, b) = get(&app, "/api/v1/regions/510104000000").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["region"]["name"], "锦江区");
+    assert_eq!(b["ancestors"][0]["code"], "510100000000");
+    let streets = jinjiang()
+        .iter()
+        .filter(|r| r.level() == Level::Street)
+        .count();
+    assert_eq!(b["counts"]["street"], streets as i64);
+    let micro = jinjiang()
+        .iter()
+        .filter(|r| r.level() == Level::MicroGrid)
+        .count();
+    assert_eq!(b["counts"]["micro_grid"], micro as i64);
+
+    let (s, b) = get(&app, "/api/v1/regions/510104000000/children").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["items"].as_array().map(Vec::len), Some(streets));
+}
+
+async fn grids_and_maps_are_geojson(store: Store) {
+    let app = app(&store).await;
+    let grid = jinjiang()
+        .iter()
+        .find(|r| r.level() == Level::Grid)
+        .map(|r| r.code.to_string())
+        .unwrap_or_default();
+    let (s, b) = get(&app, &format!("/api/v1/grids/{grid}")).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["type"], "Feature");
+    assert!(matches!(
+        b["geometry"]["type"].as_str(),
+        Some("Polygon" | "MultiPolygon")
+    ));
+    let chain: Vec<&str> = b["properties"]["ancestors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["level"].as_str())
+        .collect();
+    assert_eq!(chain, ["city", "district", "street", "community"]);
+
+    let (s, b) = get(&app, "/api/v1/regions/510100000000/map").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["type"], "FeatureCollection");
+    assert_eq!(b["features"][0]["properties"]["code"], "510104000000");
+    assert!(b["features"][0]["geometry"]["coordinates"].is_array());
+
+    let (s, b) = get(&app, "/api/v1/grids/510104000000").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_error(&b, "not_a_grid");
+}
+
+async fn points_resolve_to_their_whole_chain(store: Store) {
+    let app = app(&store).await;
+    let micro = jinjiang()
+        .iter()
+        .filter(|r| r.level() == Level::MicroGrid)
+        .nth(37);
+    let micro = micro.unwrap_or_else(|| panic!("no micro-grid"));
+    let p = micro
+        .shape
+        .as_ref()
+        .and_then(|s| s.interior_point())
+        .unwrap_or_else(|| panic!("no point"));
+    let (s, b) = get(&app, &format!("/api/v1/locate?lon={}&lat={}", p[0], p[1])).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let chain: Vec<&str> = b["chain"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["code"].as_str())
+        .collect();
+    let mut want: Vec<String> = micro
+        .code
+        .ancestors()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    want.push(micro.code.to_string());
+    assert_eq!(chain, want);
+}
+
+async fn bad_input_gets_a_specific_bilingual_error(store: Store) {
+    let app = app(&store).await;
+    let cases = [
+        (
+            "/api/v1/regions/5101",
+            StatusCode::BAD_REQUEST,
+            "invalid_region_code",
+        ),
+        (
+            "/api/v1/regions/51010400000x",
+            StatusCode::BAD_REQUEST,
+            "invalid_region_code",
+        ),
+        (
+            "/api/v1/regions/510199000000",
+            StatusCode::NOT_FOUND,
+            "region_not_found",
+        ),
+        (
+            "/api/v1/regions/510199000000/children",
+            StatusCode::NOT_FOUND,
+            "region_not_found",
+        ),
+        (
+            "/api/v1/grids/510104017001999",
+            StatusCode::NOT_FOUND,
+            "region_not_found",
+        ),
+        (
+            "/api/v1/locate?lon=abc&lat=30",
+            StatusCode::BAD_REQUEST,
+            "invalid_point",
+        ),
+        (
+            "/api/v1/locate?lat=30",
+            StatusCode::BAD_REQUEST,
+            "invalid_point",
+        ),
+        (
+            "/api/v1/locate?lon=104&lat=91",
+            StatusCode::BAD_REQUEST,
+            "invalid_point",
+        ),
+        (
+            "/api/v1/locate?lon=116.39&lat=39.9",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "point_outside_territory",
+        ),
+        // Inside Chengdu but outside the one district loaded here.
+        (
+            "/api/v1/locate?lon=103.6&lat=30.9",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "point_outside_territory",
+        ),
+        ("/api/v1/nowhere", StatusCode::NOT_FOUND, "not_found"),
+    ];
+    for (uri, status, code) in cases {
+        let (s, b) = get(&app, uri).await;
+        assert_eq!(s, status, "{uri}: {b}");
+        assert_error(&b, code);
+    }
+}
+
+async fn health_and_readiness(store: Store) {
+    let app = app(&store).await;
+    let (s, b) = get(&app, "/healthz").await;
+    assert_eq!((s, b["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let (s, b) = get(&app, "/readyz").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["database"], store.backend().as_str());
+    assert!(b["indexed_cells"].as_u64().unwrap_or(0) > 100);
+    let (s, b) = get(&app, "/").await;
+    assert_eq!(s, StatusCode::OK);
+    let html = b.as_str().unwrap_or_default();
+    assert!(
+        html.contains("/assets/app.js") && !html.contains("http://") && !html.contains("https://")
+    );
+    // Readiness fails cleanly once the database is gone.
+    store.close().await;
+    let (s, b) = get(&app, "/readyz").await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert_error(&b, "database_unavailable");
+}
+
+on_both_backends!(
+    region_node_has_counts_and_ancestors,
+    grids_and_maps_are_geojson,
+    points_resolve_to_their_whole_chain,
+    bad_input_gets_a_specific_bilingual_error,
+    health_and_readiness,
+);
+
+#[test]
+fn committed_openapi_document_matches_the_code() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    let current = shezhi_http::openapi::document();
+    assert!(
+        committed == current,
+        "docs/openapi.json is out of date: regenerate it with `cargo run --release -- openapi > docs/openapi.json`"
+    );
+}
+
+#[test]
+fn web_assets_reach_nothing_outside() {
+    for asset in [
+        include_str!("../web/index.html"),
+        include_str!("../web/app.js"),
+        include_str!("../web/app.css"),
+    ] {
+        // The SVG namespace is a name, not an address that is fetched.
+        let asset = asset.replace("http://www.w3.org/2000/svg", "");
+        for banned in [
+            "http://",
+            "https://",
+            "//cdn",
+            "@import url",
+            "fonts.googleapis",
+        ] {
+            assert!(!asset.contains(banned), "web asset refers to {banned}");
+        }
+    }
+}
