@@ -307,16 +307,35 @@
   const fillFor = (p, i) =>
     (SPECIAL[p.kind] ? `url(#hatch-${p.kind})` : `hsl(${Math.round((i * 137.508) % 360)}, 30%, 80%)`);
 
+  const PHONE = window.matchMedia('(max-width: 720px)');
+  const mapMargin = (w) => Math.min(28, w * 0.05);
+
+  // On a phone the map is one column wide: give it the height the region's shape needs
+  // (between 240 px and 62 % of the screen) instead of a fixed box that is mostly empty
+  // for wide regions such as the whole city, and pushes the details off the screen.
+  function fitPhoneMap(bbox) {
+    const map = $('map');
+    if (!PHONE.matches || !bbox) { map.style.height = ''; return; }
+    const w = map.clientWidth;
+    const k = Math.cos(((bbox[1] + bbox[3]) / 2) * Math.PI / 180);
+    const ratio = (bbox[3] - bbox[1]) / Math.max((bbox[2] - bbox[0]) * k, 1e-9);
+    const m = mapMargin(w);
+    const want = Math.round((w - 2 * m) * ratio + 2 * m + 2); // + 2: the border
+    map.style.height = `clamp(240px, ${want}px, 62vh)`;
+  }
+
   function renderMap() {
     const svg = $('map-svg');
-    const { clientWidth: w, clientHeight: h } = svg;
     const region = state.detail && state.detail.region;
+    const bbox = region && state.features.length
+      ? (!state.focus && region.bbox) || featuresBBox(state.features) : null;
+    fitPhoneMap(bbox);
+    const { clientWidth: w, clientHeight: h } = svg;
     svg.replaceChildren();
     state.proj = null;
-    if (!w || !h || !region || !state.features.length) return renderMarker();
+    if (!w || !h || !bbox) return renderMarker();
     svg.setAttribute('viewBox', `0 0 ${w} ${h}`);
-    const bbox = (!state.focus && region.bbox) || featuresBBox(state.features);
-    const proj = projection(bbox, w, h, Math.min(28, w * 0.05));
+    const proj = projection(bbox, w, h, mapMargin(w));
     state.proj = proj;
     const regions = svgEl('g', { class: 'regions' });
     const labels = svgEl('g', { class: 'labels', 'aria-hidden': 'true' });
@@ -330,26 +349,132 @@
         'aria-label': p.name, 'data-code': p.code,
       }));
       if (p.code === state.focus) focusD = d;
-      const text = makeLabel(p, proj);
-      if (text) labels.append(text);
     });
     svg.append(regions,
       svgEl('path', { class: 'focus-outline', d: focusD, 'fill-rule': 'evenodd' }),
       svgEl('path', { class: 'hover-outline', 'fill-rule': 'evenodd' }),
       labels,
       svgEl('g', { class: 'marker-layer' }));
+    placeLabels(labels, proj); // after the group is in the document, so text can be measured
     renderMarker();
   }
 
-  // Labels only where the region is wide enough on screen to hold some text.
-  function makeLabel(p, proj) {
-    if (!p.center) return null;
-    if (p.bbox && proj.x(p.bbox[2]) - proj.x(p.bbox[0]) < 36 && p.code !== state.focus) return null;
-    const [x, y] = [proj.x(p.center[0]).toFixed(1), proj.y(p.center[1]).toFixed(1)];
-    const text = svgEl('text', { x, y, class: 'label' });
-    text.textContent = p.name;
-    return text;
+  // Labels must fit inside their region's on-screen box and must not cover one another.
+  // The focused region goes first; a long committee name falls back to its short form
+  // ("交子社区居委会" → "交子社区"), and a label that is crowded out is moved within its
+  // region, or left out (the tooltip and the tree still name the region).
+  const LABEL_H = 15;
+  const shortName = (name) => name.replace(/(居民委员会|村民委员会|居委会|村委会)$/, '');
+
+  // Candidate shifts from the region's centre, nearest first.
+  const labelOffsets = (tw) => {
+    const out = [];
+    for (const dy of [0, -LABEL_H, LABEL_H, -2 * LABEL_H, 2 * LABEL_H]) {
+      for (const dx of [0, -tw / 2, tw / 2]) out.push([dx, dy]);
+    }
+    return out;
+  };
+
+  function placeLabels(group, proj) {
+    const placed = [];
+    const items = state.features.map((f) => {
+      const p = f.properties;
+      const b = p.bbox || featuresBBox([f]);
+      if (!b) return null;
+      // The centre of a concave region can fall outside it (or in a neighbour): then the
+      // middle of the widest inside stretch along a few horizontal lines is used instead.
+      let c = p.center || [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2];
+      if (!insideFeature(f, c)) c = interiorPoint(f, b) || c;
+      const box = { x0: proj.x(b[0]), x1: proj.x(b[2]), y0: proj.y(b[3]), y1: proj.y(b[1]) };
+      return { f, p, box, cx: proj.x(c[0]), cy: proj.y(c[1]), focus: p.code === state.focus };
+    }).filter(Boolean);
+    // Small regions first: they have the fewest places to put a name, large ones can move.
+    const size = (it) => (it.box.x1 - it.box.x0) * (it.box.y1 - it.box.y0);
+    items.sort((a, b) => (b.focus - a.focus) || size(a) - size(b));
+    const hits = (r) => placed.some((q) => r.x0 < q.x1 && q.x0 < r.x1 && r.y0 < q.y1 && q.y0 < r.y1);
+
+    for (const it of items) {
+      const { p, box } = it;
+      const width = box.x1 - box.x0;
+      if (width < 24 && !it.focus) continue;
+      const text = svgEl('text', { class: 'label' });
+      group.append(text);
+      let done = false;
+      for (const name of [...new Set([p.name, shortName(p.name)])]) {
+        text.textContent = name;
+        const tw = textWidth(text, name);
+        if (tw > width + 2 && !it.focus) continue;
+        for (const [dx, dy] of labelOffsets(tw)) {
+          // Kept inside the region's box when it is wide enough (a centre can sit near an edge).
+          const x = tw < width ? Math.min(Math.max(it.cx + dx, box.x0 + tw / 2), box.x1 - tw / 2) : it.cx + dx;
+          const y = it.cy + dy;
+          if (y - LABEL_H / 2 < box.y0 || y + LABEL_H / 2 > box.y1) continue;
+          // The label's middle and both ends (less a little) must lie in its own region.
+          const e = Math.max(tw / 2 - 3, 0);
+          if (![x - e, x, x + e].every((px) => insideFeature(it.f, proj.invert(px, y))) && !it.focus) continue;
+          const r = { x0: x - tw / 2 - 2, x1: x + tw / 2 + 2, y0: y - LABEL_H / 2, y1: y + LABEL_H / 2 };
+          if (hits(r) && !it.focus) continue;
+          text.setAttribute('x', x.toFixed(1));
+          text.setAttribute('y', y.toFixed(1));
+          placed.push(r);
+          done = true;
+          break;
+        }
+        if (done) break;
+      }
+      if (!done && it.focus) { // the selected leaf is always named, even when crowded
+        text.textContent = p.name;
+        text.setAttribute('x', it.cx.toFixed(1));
+        text.setAttribute('y', it.cy.toFixed(1));
+        done = true;
+      }
+      if (!done) text.remove();
+    }
   }
+
+  // Rendered width of a label; an estimate (CJK ≈ 1 em, other ≈ 0.6 em) if it cannot be measured.
+  function textWidth(text, name) {
+    let w = 0;
+    try { w = text.getComputedTextLength(); } catch { /* not rendered */ }
+    if (w > 0) return w;
+    return [...name].reduce((a, ch) => a + (ch.codePointAt(0) >= 0x2e80 ? 12 : 7), 0);
+  }
+
+  // Crossings of a feature's rings with the parallel at `lat`, sorted west to east; with the
+  // even-odd rule, consecutive pairs bound the inside stretches.
+  function crossings(f, lat) {
+    const g = f.geometry;
+    const polys = g.type === 'Polygon' ? [g.coordinates] : g.type === 'MultiPolygon' ? g.coordinates : [];
+    const xs = [];
+    for (const poly of polys) {
+      for (const ring of poly) {
+        for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+          const [xi, yi] = ring[i], [xj, yj] = ring[j];
+          if ((yi > lat) !== (yj > lat)) xs.push(((xj - xi) * (lat - yi)) / (yj - yi) + xi);
+        }
+      }
+    }
+    return xs.sort((a, b) => a - b);
+  }
+
+  function interiorPoint(f, b) {
+    let best = null;
+    for (const t of [0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8]) {
+      const lat = b[1] + (b[3] - b[1]) * t;
+      const xs = crossings(f, lat);
+      for (let i = 0; i + 1 < xs.length; i += 2) {
+        const w = xs[i + 1] - xs[i];
+        if (!best || w > best.w) best = { w, at: [(xs[i] + xs[i + 1]) / 2, lat] };
+      }
+    }
+    return best && best.at;
+  }
+
+  // Even-odd point-in-polygon test in lon/lat, matching the fill rule used for drawing.
+  function insideFeature(f, [lon, lat]) {
+    return crossings(f, lat).filter((x) => x < lon).length % 2 === 1;
+  }
+
 
   function renderMarker() {
     const layer = document.querySelector('#map-svg .marker-layer');
@@ -502,7 +627,7 @@
       ['name', r.name], ['code', r.code],
       ['level', `${label('levels', r.level)} · ${I18N[other].levels[r.level] ?? ''}`],
       ['kind', label('kinds', r.kind)], ['households', num(r.households_est)],
-      ['population', num(r.population_est)], ['area', num(r.area_km2, 1)], ['source', label('sources', r.source)],
+      ['population', num(r.population_est)], ['area', num(r.area_km2, r.area_km2 != null && r.area_km2 < 1 ? 3 : 1)], ['source', label('sources', r.source)],
     ];
     const facts = rows.flatMap(([k, v]) => [el('dt', {}, t(k)), el('dd', {}, String(v))]);
     const dl = el('dl', { class: 'facts' }, ...facts);

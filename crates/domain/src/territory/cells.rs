@@ -37,15 +37,21 @@ struct Collection<'a> {
 }
 
 /// Parse the file and check each feature on its own and against the others in the file.
-pub fn parse_cells(text: &str) -> Result<Vec<Cell>, Vec<RowError>> {
-    let fc: Collection = serde_json::from_str(text).map_err(|e| {
-        vec![RowError::new(
-            e.line().max(1),
-            "geojson_malformed",
-            format!("不是有效的 GeoJSON FeatureCollection：{e}"),
-            format!("not a valid GeoJSON FeatureCollection: {e}"),
-        )]
-    })?;
+/// Returns the features that passed and the errors of those that did not, so that callers
+/// can run further checks and report every problem at once.
+pub fn parse_cells(text: &str) -> (Vec<Cell>, Vec<RowError>) {
+    let fc: Collection = match serde_json::from_str(text) {
+        Ok(fc) => fc,
+        Err(e) => {
+            let err = RowError::new(
+                e.line().max(1),
+                "geojson_malformed",
+                format!("不是有效的 GeoJSON FeatureCollection：{e}"),
+                format!("not a valid GeoJSON FeatureCollection: {e}"),
+            );
+            return (Vec::new(), vec![err]);
+        }
+    };
     let mut errors = Vec::new();
     if fc.kind != "FeatureCollection" {
         errors.push(RowError::new(
@@ -105,12 +111,8 @@ pub fn parse_cells(text: &str) -> Result<Vec<Cell>, Vec<RowError>> {
             "the file has no features",
         ));
     }
-    if errors.is_empty() {
-        Ok(cells)
-    } else {
-        errors.sort_by_key(|e| e.line);
-        Err(errors)
-    }
+    errors.sort_by_key(|e| e.line);
+    (cells, errors)
 }
 
 /// Check each grid against its community: it must exist, and lie inside it if the
@@ -239,7 +241,8 @@ mod tests {
 
     #[test]
     fn good_file_parses() {
-        let cells = parse_cells(GOOD).unwrap_or_else(|e| panic!("{e:?}"));
+        let (cells, errors) = parse_cells(GOOD);
+        assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(cells.len(), 2);
         assert_eq!((cells[0].line, cells[1].line), (2, 4));
     }
@@ -253,7 +256,7 @@ mod tests {
 {"type": "Feature", "properties": {"code": "510104017001009001", "name": "z"},
  "geometry": {"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,1],[0,0]]]}}
 ]}"#;
-        let errs = parse_cells(text).err().unwrap_or_default();
+        let (_, errs) = parse_cells(text);
         let got: Vec<(usize, &str)> = errs.iter().map(|e| (e.line, e.code)).collect();
         assert_eq!(
             got,
@@ -263,15 +266,13 @@ mod tests {
                 (5, "unknown_parent")
             ]
         );
-        let broken = parse_cells("{\"type\": \"FeatureCollection\",\n \"features\": [}")
-            .err()
-            .unwrap_or_default();
+        let (_, broken) = parse_cells("{\"type\": \"FeatureCollection\",\n \"features\": [}");
         assert_eq!((broken[0].line, broken[0].code), (2, "geojson_malformed"));
     }
 
     #[test]
     fn grids_must_sit_in_known_communities() {
-        let cells = parse_cells(GOOD).unwrap_or_else(|e| panic!("{e:?}"));
+        let (cells, _) = parse_cells(GOOD);
         let community = RegionCode::parse("510104017001").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             check_communities(&cells, &HashMap::new())[0].code,

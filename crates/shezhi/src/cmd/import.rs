@@ -47,7 +47,7 @@ async fn divisions(store: &shezhi_store::Store, text: &str) -> Result<(), CliErr
 }
 
 async fn grids(store: &shezhi_store::Store, text: &str) -> Result<(), CliError> {
-    let cells = parse_cells(text).map_err(CliError::Rows)?;
+    let (cells, mut errors) = parse_cells(text);
     let community_codes: BTreeSet<RegionCode> = cells
         .iter()
         .filter(|c| c.record.level() == Level::Grid)
@@ -69,8 +69,9 @@ async fn grids(store: &shezhi_store::Store, text: &str) -> Result<(), CliError> 
             communities.insert(code.clone(), shape);
         }
     }
-    let errors = check_communities(&cells, &communities);
+    errors.extend(check_communities(&cells, &communities));
     if !errors.is_empty() {
+        errors.sort_by_key(|e| e.line);
         return Err(CliError::Rows(errors));
     }
     // Grids before their micro-grids.
