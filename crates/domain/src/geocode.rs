@@ -16,6 +16,8 @@ pub struct PolygonSet {
     ring_start: Vec<u32>,
     ring_ends: Vec<u32>,
     coords: Vec<Point>,
+    /// Polygons that are one axis-aligned rectangle (most urban micro-grids).
+    rect: Vec<bool>,
 }
 
 impl PolygonSet {
@@ -33,6 +35,7 @@ impl PolygonSet {
             }
             s.ring_start.push(s.ring_ends.len() as u32);
             s.bboxes.push(shape.bbox());
+            s.rect.push(shape.as_rect().is_some());
         }
         s
     }
@@ -64,9 +67,12 @@ impl PolygonSet {
     /// Even-odd point-in-polygon with a bbox pre-check.
     #[inline]
     pub fn contains(&self, i: usize, p: Point) -> bool {
-        if !self.bboxes[i].contains(p) {
-            return false;
-        }
+        self.bboxes[i].contains(p) && self.contains_unchecked(i, p)
+    }
+
+    /// Even-odd point-in-polygon, the bbox already checked.
+    #[inline]
+    fn contains_unchecked(&self, i: usize, p: Point) -> bool {
         let mut inside = false;
         for r in self.rings(i) {
             ring_crossings(r, p, &mut inside);
@@ -82,6 +88,24 @@ impl PolygonSet {
 
 const COVERED: u32 = 1 << 31;
 
+/// A polygon listed in a cell, with what it takes to test most points without leaving
+/// the list: its bbox, and whether the bbox is the polygon.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    id: u32,
+    rect: bool,
+    bbox: BBox,
+}
+
+impl Candidate {
+    /// For a rectangle the crossing test reduces to this half-open box, exactly.
+    #[inline]
+    fn rect_contains(&self, p: Point) -> bool {
+        let b = &self.bbox.0;
+        p[0] >= b[0] && p[0] < b[2] && p[1] >= b[1] && p[1] < b[3]
+    }
+}
+
 /// The raster index over a [`PolygonSet`].
 #[derive(Debug, Clone)]
 pub struct GridIndex {
@@ -93,7 +117,8 @@ pub struct GridIndex {
     /// 0 = empty; `COVERED | id` = inside polygon `id`; otherwise `1 + list number`.
     cells: Vec<u32>,
     list_start: Vec<u32>,
-    list_ids: Vec<u32>,
+    /// Candidates of all lists, each with its bbox inline so a lookup stays in one place.
+    list_ids: Vec<Candidate>,
 }
 
 impl GridIndex {
@@ -207,7 +232,12 @@ impl GridIndex {
                 ([], _) => 0,
                 ([only], false) => COVERED | only,
                 (list, _) => {
-                    self.list_ids.extend_from_slice(list);
+                    let set = &self.set;
+                    self.list_ids.extend(list.iter().map(|&i| Candidate {
+                        id: i,
+                        rect: set.rect[i as usize],
+                        bbox: set.bboxes[i as usize],
+                    }));
                     self.list_start.push(self.list_ids.len() as u32);
                     self.list_start.len() as u32 - 1
                 }
@@ -215,16 +245,20 @@ impl GridIndex {
         }
     }
 
-    /// Record every cell the segment a→b touches (conservatively, one cell of margin).
+    /// Record every cell the segment a→b touches. The extent is widened by a hair (far
+    /// below any real feature) so that rounding can never leave a boundary cell unmarked.
     fn mark_segment(&self, a: Point, b: Point, id: u32, out: &mut Vec<(u32, u32)>) {
+        const EPS: f64 = 1e-9;
         let (nx, ny) = (self.nx as isize, self.ny as isize);
-        let (ra, rb) = (self.row(a[1]), self.row(b[1]));
-        let (rlo, rhi) = (ra.min(rb), ra.max(rb));
+        let (rlo, rhi) = (
+            self.row(a[1].min(b[1]) - EPS),
+            self.row(a[1].max(b[1]) + EPS),
+        );
         for row in rlo.max(0)..=rhi.min(ny - 1) {
             // The x-extent of the segment within this row band.
-            let y0 = self.origin[1] + row as f64 * self.cell[1];
-            let y1 = y0 + self.cell[1];
-            let (mut x0, mut x1) = if a[1] == b[1] {
+            let y0 = self.origin[1] + row as f64 * self.cell[1] - EPS;
+            let y1 = y0 + self.cell[1] + 2.0 * EPS;
+            let (x0, x1) = if a[1] == b[1] {
                 (a[0].min(b[0]), a[0].max(b[0]))
             } else {
                 let t0 = ((y0 - a[1]) / (b[1] - a[1])).clamp(0.0, 1.0);
@@ -233,14 +267,9 @@ impl GridIndex {
                 let xb = a[0] + t1 * (b[0] - a[0]);
                 (xa.min(xb), xa.max(xb))
             };
-            if x0 > x1 {
-                std::mem::swap(&mut x0, &mut x1);
-            }
-            let (c0, c1) = (self.col(x0) - 1, self.col(x1) + 1);
-            for r in (row - 1).max(0)..=(row + 1).min(ny - 1) {
-                for col in c0.max(0)..=c1.min(nx - 1) {
-                    out.push(((r * nx + col) as u32, id));
-                }
+            let (c0, c1) = (self.col(x0 - EPS), self.col(x1 + EPS));
+            for col in c0.max(0)..=c1.min(nx - 1) {
+                out.push(((row * nx + col) as u32, id));
             }
         }
     }
@@ -264,8 +293,14 @@ impl GridIndex {
             );
             self.list_ids[a..b]
                 .iter()
-                .map(|&i| i as usize)
-                .find(|&i| self.set.contains(i, p))
+                .find(|c| {
+                    if c.rect {
+                        c.rect_contains(p)
+                    } else {
+                        c.bbox.contains(p) && self.set.contains_unchecked(c.id as usize, p)
+                    }
+                })
+                .map(|c| c.id as usize)
         }
     }
 }
