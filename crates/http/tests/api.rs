@@ -5,24 +5,13 @@ use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
 use serde_json::Value;
 use shezhi_domain::geocode::Locator;
-use shezhi_domain::territory::generate::chengdu;
-use shezhi_domain::territory::{Level, RegionCode, RegionRecord};
+use shezhi_domain::territory::{Level, RegionCode};
 use shezhi_http::{AppState, router};
 use shezhi_store::{Store, on_both_backends};
 use std::collections::HashMap;
-use std::sync::OnceLock;
 use tower::ServiceExt;
 
-/// The city with one district (锦江区) cut into cells: enough for every endpoint.
-fn jinjiang() -> &'static Vec<RegionRecord> {
-    static T: OnceLock<Vec<RegionRecord>> = OnceLock::new();
-    T.get_or_init(|| {
-        let all = chengdu().unwrap_or_else(|e| panic!("{e}"));
-        all.into_iter()
-            .filter(|r| r.level() == Level::City || r.code.as_str().starts_with("510104"))
-            .collect()
-    })
-}
+use shezhi_store::testing::one_district as jinjiang;
 
 async fn app(store: &Store) -> axum::Router {
     store

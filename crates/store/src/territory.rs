@@ -103,6 +103,30 @@ fn prepare(rec: &RegionRecord) -> Prepared<'_> {
     }
 }
 
+/// `VALUES (...), (...)` for prepared regions, in the order of `COLUMNS, geometry`.
+macro_rules! push_region_values {
+    ($qb:expr, $chunk:expr) => {
+        $qb.push_values($chunk, |mut b, x| {
+            b.push_bind(x.rec.code.as_str())
+                .push_bind(x.rec.level().as_str())
+                .push_bind(x.rec.name.as_str())
+                .push_bind(x.rec.parent.as_ref().map(|c| c.as_str()))
+                .push_bind(x.rec.kind.as_str())
+                .push_bind(x.rec.households_est)
+                .push_bind(x.rec.population_est)
+                .push_bind(x.area_km2)
+                .push_bind(x.center.map(|c| c[0]))
+                .push_bind(x.center.map(|c| c[1]))
+                .push_bind(x.bbox.map(|b| b[0]))
+                .push_bind(x.bbox.map(|b| b[1]))
+                .push_bind(x.bbox.map(|b| b[2]))
+                .push_bind(x.bbox.map(|b| b[3]))
+                .push_bind(x.rec.source.as_str())
+                .push_bind(x.geometry.as_deref());
+        })
+    };
+}
+
 /// Rows per multi-row INSERT (15 parameters each; below both engines' limits).
 const INSERT_CHUNK: usize = 1000;
 
@@ -135,24 +159,7 @@ impl Store {
                 let mut qb = sqlx::QueryBuilder::new(format!(
                     "INSERT INTO regions ({COLUMNS}, geometry) "
                 ));
-                qb.push_values(chunk, |mut b, x| {
-                    b.push_bind(x.rec.code.as_str())
-                        .push_bind(x.rec.level().as_str())
-                        .push_bind(x.rec.name.as_str())
-                        .push_bind(x.rec.parent.as_ref().map(|c| c.as_str()))
-                        .push_bind(x.rec.kind.as_str())
-                        .push_bind(x.rec.households_est)
-                        .push_bind(x.rec.population_est)
-                        .push_bind(x.area_km2)
-                        .push_bind(x.center.map(|c| c[0]))
-                        .push_bind(x.center.map(|c| c[1]))
-                        .push_bind(x.bbox.map(|b| b[0]))
-                        .push_bind(x.bbox.map(|b| b[1]))
-                        .push_bind(x.bbox.map(|b| b[2]))
-                        .push_bind(x.bbox.map(|b| b[3]))
-                        .push_bind(x.rec.source.as_str())
-                        .push_bind(x.geometry.as_deref());
-                });
+                push_region_values!(qb, chunk);
                 qb.push(
                     " ON CONFLICT (code) DO UPDATE SET level = excluded.level, name = excluded.name, \
                      parent_code = excluded.parent_code, kind = excluded.kind, \
@@ -213,24 +220,7 @@ impl Store {
             }
             for chunk in prepared.chunks(INSERT_CHUNK) {
                 let mut qb = sqlx::QueryBuilder::new(format!("INSERT INTO regions ({COLUMNS}, geometry) "));
-                qb.push_values(chunk, |mut b, x| {
-                    b.push_bind(x.rec.code.as_str())
-                        .push_bind(x.rec.level().as_str())
-                        .push_bind(x.rec.name.as_str())
-                        .push_bind(x.rec.parent.as_ref().map(|c| c.as_str()))
-                        .push_bind(x.rec.kind.as_str())
-                        .push_bind(x.rec.households_est)
-                        .push_bind(x.rec.population_est)
-                        .push_bind(x.area_km2)
-                        .push_bind(x.center.map(|c| c[0]))
-                        .push_bind(x.center.map(|c| c[1]))
-                        .push_bind(x.bbox.map(|b| b[0]))
-                        .push_bind(x.bbox.map(|b| b[1]))
-                        .push_bind(x.bbox.map(|b| b[2]))
-                        .push_bind(x.bbox.map(|b| b[3]))
-                        .push_bind(x.rec.source.as_str())
-                        .push_bind(x.geometry.as_deref());
-                });
+                push_region_values!(qb, chunk);
                 qb.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;

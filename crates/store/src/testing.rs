@@ -4,7 +4,22 @@
 //! dropped afterwards. PostgreSQL is mandatory: an unreachable server fails the test.
 
 use crate::{Backend, Store, StoreOptions};
+use shezhi_domain::territory::generate::chengdu;
+use shezhi_domain::territory::{Level, RegionRecord};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The generated city restricted to one district (锦江区, 510104) with all its cells:
+/// small enough to load per test, and it has every level.
+pub fn one_district() -> &'static Vec<RegionRecord> {
+    static T: OnceLock<Vec<RegionRecord>> = OnceLock::new();
+    T.get_or_init(|| {
+        let all = chengdu().unwrap_or_else(|e| panic!("territory generation failed: {e}"));
+        all.into_iter()
+            .filter(|r| r.level() == Level::City || r.code.as_str().starts_with("510104"))
+            .collect()
+    })
+}
 
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 static COUNTER: AtomicU32 = AtomicU32::new(0);

@@ -1,20 +1,9 @@
 //! Store tests for the territory, each run on SQLite and on PostgreSQL.
 
-use shezhi_domain::territory::generate::chengdu;
 use shezhi_domain::territory::{Level, RegionCode, RegionKind, RegionRecord, Source};
 use shezhi_store::{Store, StoreError, StoreOptions, on_both_backends};
-use std::sync::OnceLock;
 
-/// The generated territory of the city restricted to one district (锦江区).
-fn jinjiang() -> &'static Vec<RegionRecord> {
-    static T: OnceLock<Vec<RegionRecord>> = OnceLock::new();
-    T.get_or_init(|| {
-        let all = chengdu().unwrap_or_else(|e| panic!("{e}"));
-        all.into_iter()
-            .filter(|r| r.level() == Level::City || r.code.as_str().starts_with("510104"))
-            .collect()
-    })
-}
+use shezhi_store::testing::one_district as jinjiang;
 
 fn code(s: &str) -> RegionCode {
     RegionCode::parse(s).unwrap_or_else(|e| panic!("{e}"))
