@@ -5,6 +5,9 @@
 pub mod error;
 pub mod geocode;
 pub mod geometry;
+pub mod labels;
+pub mod people;
+pub mod synth;
 pub mod territory;
 
 pub use error::{Bilingual, ErrorText};
