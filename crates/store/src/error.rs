@@ -1,7 +1,7 @@
 //! The store's error type, with stable codes for the layers above.
 
-use shezhi_domain::Bilingual;
 use shezhi_domain::territory::division::RowError;
+use shezhi_domain::{Bilingual, ErrorText};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -11,6 +11,9 @@ pub enum StoreError {
     Unavailable(String),
     #[error("import rejected: {} bad rows", .0.len())]
     Rejected(Vec<RowError>),
+    /// The request cannot be carried out as asked; the text says why, in both languages.
+    #[error("{}", .0.en)]
+    Refused(ErrorText),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
@@ -18,6 +21,14 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    pub fn refused(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> StoreError {
+        StoreError::Refused(ErrorText {
+            code,
+            zh: zh.into(),
+            en: en.into(),
+        })
+    }
+
     /// True for failures of the database itself (a 5xx for HTTP, never shown in detail).
     pub fn is_internal(&self) -> bool {
         matches!(
@@ -33,6 +44,7 @@ impl Bilingual for StoreError {
             StoreError::InvalidUrl { .. } => "invalid_database_url",
             StoreError::Unavailable(_) => "database_unavailable",
             StoreError::Rejected(_) => "import_rejected",
+            StoreError::Refused(t) => t.code,
             StoreError::Corrupt(_) | StoreError::Db(_) => "internal_error",
         }
     }
@@ -45,6 +57,7 @@ impl Bilingual for StoreError {
             StoreError::Rejected(rows) => {
                 format!("导入被拒绝：{} 行有错误，未导入任何数据", rows.len())
             }
+            StoreError::Refused(t) => t.zh.clone(),
             StoreError::Corrupt(_) | StoreError::Db(_) => "服务器内部错误".into(),
         }
     }
@@ -58,6 +71,7 @@ impl Bilingual for StoreError {
                 "import rejected: {} bad rows, nothing was loaded",
                 rows.len()
             ),
+            StoreError::Refused(t) => t.en.clone(),
             StoreError::Corrupt(_) | StoreError::Db(_) => "internal server error".into(),
         }
     }

@@ -6,6 +6,7 @@
 mod backend;
 mod error;
 mod migrate;
+pub mod register;
 pub mod territory;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -21,7 +21,7 @@ macro_rules! migration {
     };
 }
 
-const MIGRATIONS: &[Migration] = &[migration!("0001_territory")];
+const MIGRATIONS: &[Migration] = &[migration!("0001_territory"), migration!("0002_register")];
 
 impl Store {
     /// Apply every migration not yet recorded.

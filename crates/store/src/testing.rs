@@ -159,3 +159,60 @@ macro_rules! on_both_backends {
         }
     )*};
 }
+
+impl Store {
+    /// Every row of a register table as text (PostgreSQL's row-to-text cast, bytea in hex), to
+    /// search for values that must not be stored in clear.
+    pub async fn debug_dump_table(&self, table: &str) -> Result<String, crate::StoreError> {
+        const ALLOWED: &[&str] = &[
+            "residents",
+            "staff",
+            "households",
+            "resident_tags",
+            "register_loads",
+            "register_events",
+            "staff_assignments",
+        ];
+        if !ALLOWED.contains(&table) {
+            return Err(crate::StoreError::Corrupt(format!(
+                "not a register table: {table}"
+            )));
+        }
+        match &self.pool {
+            crate::backend::Pool::Postgres(p) => {
+                let sql =
+                    format!("SELECT COALESCE(string_agg(t::text, E'\\n'), '') FROM {table} t");
+                let (s,): (String,) = sqlx::query_as(&sql).fetch_one(p).await?;
+                Ok(s)
+            }
+            crate::backend::Pool::Sqlite(p) => {
+                let sql = format!("SELECT * FROM {table}");
+                let rows = sqlx::query(&sql).fetch_all(p).await?;
+                let mut out = String::new();
+                for r in rows {
+                    use sqlx::{Column, Row, ValueRef};
+                    for (i, c) in r.columns().iter().enumerate() {
+                        let raw = r.try_get_raw(i)?;
+                        if raw.is_null() {
+                            continue;
+                        }
+                        let text = r
+                            .try_get::<String, _>(i)
+                            .or_else(|_| r.try_get::<i64, _>(i).map(|v| v.to_string()))
+                            .or_else(|_| {
+                                r.try_get::<Vec<u8>, _>(i)
+                                    .map(|v| String::from_utf8_lossy(&v).into_owned())
+                            })
+                            .unwrap_or_default();
+                        out.push_str(c.name());
+                        out.push('=');
+                        out.push_str(&text);
+                        out.push('\t');
+                    }
+                    out.push('\n');
+                }
+                Ok(out)
+            }
+        }
+    }
+}
