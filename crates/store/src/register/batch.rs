@@ -63,6 +63,14 @@ pub(crate) struct Batch {
     pub counts: Counts,
 }
 
+/// The parameters every generated grid is marked with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stamp {
+    pub seed: u64,
+    pub as_of: Date,
+    pub now_ms: i64,
+}
+
 /// Where sealed values get their nonces (a CSPRNG seeded from the operating system).
 pub(crate) type NonceRng = rand::rngs::StdRng;
 
@@ -91,10 +99,13 @@ impl Batch {
         reg: &GridRegister,
         vault: &Vault,
         rng: &mut NonceRng,
-        seed: u64,
-        as_of: Date,
-        now_ms: i64,
+        stamp: Stamp,
     ) {
+        let Stamp {
+            seed,
+            as_of,
+            now_ms,
+        } = stamp;
         let cell = |i: u32| {
             plan.cells
                 .get(i as usize)

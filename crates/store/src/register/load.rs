@@ -7,7 +7,7 @@ use super::batch::{
     AssignmentRow, BuildingRow, CompoundRow, HouseholdRow, LoadRow, ResidentRow, RoomRow, StaffRow,
     TagRow,
 };
-use super::batch::{Batch, NonceRng};
+use super::batch::{Batch, NonceRng, Stamp};
 use super::bulk::{SqliteStatements, copy_text, pg_copy, sqlite_insert};
 use crate::StoreError;
 use crate::backend::{Pool, Store, with_pool};
@@ -179,7 +179,17 @@ impl Store {
                         return;
                     }
                     let reg = generate_grid(plan, seed, as_of);
-                    batch.add_grid(plan, &reg, &vault, &mut rng, seed, as_of, now_ms);
+                    batch.add_grid(
+                        plan,
+                        &reg,
+                        &vault,
+                        &mut rng,
+                        Stamp {
+                            seed,
+                            as_of,
+                            now_ms,
+                        },
+                    );
                     grids += 1;
                     if batch.rows() >= batch_rows {
                         if tx
@@ -246,7 +256,17 @@ impl Store {
         let n = spec.plans.len();
         for (i, plan) in spec.plans.iter().enumerate() {
             let reg = generate_grid(plan, spec.seed, spec.as_of);
-            batch.add_grid(plan, &reg, vault, &mut rng, spec.seed, spec.as_of, 0);
+            batch.add_grid(
+                plan,
+                &reg,
+                vault,
+                &mut rng,
+                Stamp {
+                    seed: spec.seed,
+                    as_of: spec.as_of,
+                    now_ms: 0,
+                },
+            );
             if batch.rows() >= batch_rows || i + 1 == n {
                 let prepared = writer.prepare(&batch);
                 let t = Instant::now();
