@@ -1,6 +1,7 @@
 //! Shared state handed to every handler.
 
 use shezhi_domain::geocode::Locator;
+use shezhi_domain::people::privacy::Vault;
 use shezhi_store::Store;
 use std::sync::Arc;
 
@@ -9,6 +10,8 @@ pub struct AppState {
     pub store: Store,
     pub locator: Arc<Locator>,
     pub metrics: Option<crate::metrics::Metrics>,
+    /// Seals and finds personal data; None when no data key is configured.
+    pub vault: Option<Arc<Vault>>,
 }
 
 impl AppState {
@@ -17,7 +20,13 @@ impl AppState {
             store,
             locator: Arc::new(locator),
             metrics: None,
+            vault: None,
         }
+    }
+
+    pub fn with_vault(mut self, v: Option<Arc<Vault>>) -> AppState {
+        self.vault = v;
+        self
     }
 
     pub fn with_metrics(mut self, m: crate::metrics::Metrics) -> AppState {

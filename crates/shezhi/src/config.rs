@@ -4,6 +4,7 @@
 
 use crate::cmd::CliError;
 use clap::{Args, Parser, Subcommand};
+use shezhi_domain::people::privacy::DataKey;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -23,6 +24,12 @@ pub struct Cli {
     /// Address to listen on.
     #[arg(long, global = true, env = "SHEZHI_LISTEN")]
     pub listen: Option<SocketAddr>,
+    /// Data key for personal data at rest: 64 hex characters (see `shezhi keygen`).
+    #[arg(long, global = true, env = "SHEZHI_DATA_KEY", hide_env_values = true)]
+    pub data_key: Option<String>,
+    /// File holding the data key (alternative to --data-key).
+    #[arg(long, global = true, env = "SHEZHI_DATA_KEY_FILE")]
+    pub data_key_file: Option<PathBuf>,
     /// Log format: text or json.
     #[arg(long, global = true, env = "SHEZHI_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
@@ -40,6 +47,10 @@ pub enum Command {
     Import(ImportArgs),
     /// Apply database migrations and exit.
     Migrate,
+    /// Fill the database with a synthetic register of houses and people (resumable).
+    Generate(GenerateArgs),
+    /// Print a new random data key.
+    Keygen,
     /// Run a benchmark and print its report.
     Bench(BenchArgs),
     /// Print the OpenAPI document.
@@ -51,6 +62,36 @@ pub struct DemoArgs {
     /// Start from an empty database even if the demo file exists.
     #[arg(long)]
     pub fresh: bool,
+    #[command(flatten)]
+    pub register: RegisterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub register: RegisterArgs,
+}
+
+/// How much of the synthetic register to generate.
+#[derive(Debug, Clone, Args)]
+pub struct RegisterArgs {
+    /// How much of Chengdu to fill with houses and people.
+    #[arg(long, value_enum, default_value_t = Scale::District)]
+    pub scale: Scale,
+    /// The community, street or district to fill (default: in 锦江区). Ignored for `city`.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Seed of the generator: the same seed gives the same register.
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scale {
+    Community,
+    Street,
+    District,
+    City,
 }
 
 #[derive(Debug, Args)]
@@ -84,6 +125,28 @@ pub enum BenchWhat {
         #[arg(long, default_value_t = 2_000)]
         scan_lookups: usize,
     },
+    /// Register load rate against a raw insert (SQLite) or bare COPY (PostgreSQL) of the
+    /// same rows, each into a fresh database; then the server's memory with the data loaded.
+    Load {
+        #[arg(long, value_enum, default_value_t = Scale::District)]
+        scale: Scale,
+        #[arg(long, value_enum, default_value_t = BenchBackend::Sqlite)]
+        backend: BenchBackend,
+        /// Where fresh benchmark databases are made: a directory for SQLite, an admin URL
+        /// for PostgreSQL (default postgres://postgres@127.0.0.1:5432/postgres).
+        #[arg(long)]
+        at: Option<String>,
+        /// Keep the loaded databases afterwards.
+        #[arg(long)]
+        keep: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BenchBackend {
+    Sqlite,
+    Postgres,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
@@ -101,6 +164,7 @@ struct FileConfig {
     listen: Option<SocketAddr>,
     log_format: Option<LogFormat>,
     max_connections: Option<u32>,
+    data_key_file: Option<PathBuf>,
 }
 
 /// The effective configuration.
@@ -111,6 +175,8 @@ pub struct Config {
     pub listen: SocketAddr,
     pub log_format: LogFormat,
     pub max_connections: u32,
+    /// Key for personal data at rest; None disables writing and searching it.
+    pub data_key: Option<DataKey>,
 }
 
 impl std::fmt::Debug for Config {
@@ -124,12 +190,15 @@ impl std::fmt::Debug for Config {
             .field("listen", &self.listen)
             .field("log_format", &self.log_format)
             .field("max_connections", &self.max_connections)
+            .field("data_key", &self.data_key)
             .finish()
     }
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEMO_DATABASE_URL: &str = "sqlite://shezhi-demo.db";
+/// The demo's data key, created beside the demo database on first start.
+pub const DEMO_KEY_FILE: &str = "shezhi-demo.key";
 
 impl Config {
     pub fn load(cli: &Cli) -> Result<Config, CliError> {
@@ -148,7 +217,18 @@ impl Config {
                 .parse()
                 .map_err(|e| CliError::Config(format!("{e}")))?,
         };
+        let key_file = cli.data_key_file.clone().or(file.data_key_file);
+        let data_key = match (&cli.data_key, key_file) {
+            (Some(hex), _) => Some(parse_key(hex, "--data-key")?),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| CliError::io(&path.display().to_string(), e))?;
+                Some(parse_key(&text, &path.display().to_string())?)
+            }
+            (None, None) => None,
+        };
         Ok(Config {
+            data_key,
             database_url: cli.database_url.clone().or(file.database_url),
             listen,
             log_format: cli
@@ -163,6 +243,10 @@ impl Config {
     pub fn database_url(&self) -> &str {
         self.database_url.as_deref().unwrap_or("sqlite://shezhi.db")
     }
+}
+
+fn parse_key(text: &str, from: &str) -> Result<DataKey, CliError> {
+    DataKey::from_hex(text).map_err(|e| CliError::Config(format!("{from}: {e}")))
 }
 
 pub fn init_tracing(cfg: &Config) {

@@ -3,6 +3,8 @@
 //! ```text
 //! shezhi demo                          # real Chengdu on an embedded SQLite file, served on :8080
 //! shezhi serve --database-url postgres://postgres@127.0.0.1/shezhi
+//! shezhi keygen > data.key             # a data key for personal data at rest
+//! shezhi generate --scale city --data-key-file data.key   # the synthetic register
 //! shezhi import divisions my-city.csv  # replace the built-in divisions / grids
 //! shezhi import grids my-grids.geojson
 //! shezhi bench geocode                 # point lookups per second vs a brute-force scan
@@ -32,11 +34,16 @@ fn main() -> ExitCode {
     };
     let result = rt.block_on(async {
         match cli.command {
-            Command::Serve => cmd::serve::run(&cfg, false).await,
+            Command::Serve => cmd::serve::run(&cfg, None).await,
+            Command::Generate(args) => cmd::register::generate(&cfg, args).await,
+            Command::Keygen => {
+                println!("{}", cmd::serve::new_key().to_hex());
+                Ok(())
+            }
             Command::Demo(args) => cmd::serve::demo(&cfg, args).await,
             Command::Import(args) => cmd::import::run(&cfg, args).await,
             Command::Migrate => cmd::migrate(&cfg).await,
-            Command::Bench(args) => cmd::bench::run(args),
+            Command::Bench(args) => cmd::bench::run(&cfg, args).await,
             Command::Openapi => {
                 print!("{}", shezhi_http::openapi::document());
                 Ok(())

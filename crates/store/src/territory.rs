@@ -385,6 +385,18 @@ impl Store {
         })
     }
 
+    /// The code of the territory's root (the city), if any region is stored.
+    pub async fn root_code(&self) -> Result<Option<String>, StoreError> {
+        with_pool!(self, p => {
+            sqlx::query("SELECT code FROM regions WHERE parent_code IS NULL ORDER BY code LIMIT 1")
+                .fetch_optional(p)
+                .await?
+                .map(|r| r.try_get::<String, _>(0))
+                .transpose()
+                .map_err(StoreError::from)
+        })
+    }
+
     /// Code and name of every micro-grid.
     pub async fn leaf_names(&self) -> Result<Vec<(String, String)>, StoreError> {
         with_pool!(self, p => {

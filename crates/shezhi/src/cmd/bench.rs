@@ -2,7 +2,7 @@
 //! same run on the same machine.
 
 use super::CliError;
-use crate::config::{BenchArgs, BenchWhat};
+use crate::config::{BenchArgs, BenchWhat, Config};
 use rand::{Rng, SeedableRng};
 use shezhi_domain::geocode::{CELL_DEG, GridIndex, PolygonSet};
 use shezhi_domain::geometry::{Point, Shape};
@@ -11,12 +11,18 @@ use shezhi_domain::territory::generate::chengdu;
 use std::hint::black_box;
 use std::time::Instant;
 
-pub fn run(args: BenchArgs) -> Result<(), CliError> {
+pub async fn run(_cfg: &Config, args: BenchArgs) -> Result<(), CliError> {
     match args.what {
         BenchWhat::Geocode {
             lookups,
             scan_lookups,
         } => geocode(lookups.max(1), scan_lookups.max(1)),
+        BenchWhat::Load {
+            scale,
+            backend,
+            at,
+            keep,
+        } => super::bench_load::load(scale, backend, at.as_deref(), keep).await,
     }
 }
 

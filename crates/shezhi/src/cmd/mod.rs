@@ -1,7 +1,9 @@
 //! Subcommands and the error type that reaches the terminal.
 
 pub mod bench;
+pub mod bench_load;
 pub mod import;
+pub mod register;
 pub mod serve;
 
 use crate::config::Config;
@@ -27,6 +29,10 @@ pub enum CliError {
     Store(#[from] StoreError),
     #[error("{} bad rows", .0.len())]
     Rows(Vec<RowError>),
+    #[error("no data key configured")]
+    MissingKey,
+    #[error("interrupted")]
+    Interrupted,
 }
 
 impl CliError {
@@ -45,6 +51,8 @@ impl Bilingual for CliError {
             CliError::Io { .. } => "io_error",
             CliError::Store(e) => e.code(),
             CliError::Rows(_) => "import_rejected",
+            CliError::MissingKey => "data_key_missing",
+            CliError::Interrupted => "interrupted",
         }
     }
     fn zh(&self) -> String {
@@ -54,6 +62,8 @@ impl Bilingual for CliError {
             CliError::Store(StoreError::Db(e)) => format!("数据库错误：{e}"),
             CliError::Store(e) => e.zh(),
             CliError::Rows(rows) => format!("导入被拒绝：{} 处错误，未导入任何数据", rows.len()),
+            CliError::MissingKey => "未配置数据密钥。身份证号和手机号须加密保存：用 shezhi keygen 生成密钥，再以 --data-key-file 或环境变量 SHEZHI_DATA_KEY 提供".into(),
+            CliError::Interrupted => "已中断；已写入的数据保留，再次运行同一命令即可继续".into(),
         }
     }
     fn en(&self) -> String {
@@ -65,6 +75,8 @@ impl Bilingual for CliError {
             CliError::Rows(rows) => {
                 format!("import rejected: {} errors, nothing was loaded", rows.len())
             }
+            CliError::MissingKey => "no data key configured: identity numbers and phones are stored encrypted; create a key with `shezhi keygen` and pass it with --data-key-file or SHEZHI_DATA_KEY".into(),
+            CliError::Interrupted => "interrupted; what was written is kept, run the same command again to resume".into(),
         }
     }
 }

@@ -1,21 +1,49 @@
 //! `shezhi serve` and `shezhi demo`: open the database, make sure a territory is there,
 //! build the point index, serve until SIGINT/SIGTERM, then drain and close.
 
-use super::{CliError, ensure_territory, load_locator, open_store};
-use crate::config::{Config, DEMO_DATABASE_URL, DemoArgs};
+use super::{CliError, ensure_territory, load_locator, open_store, register};
+use crate::config::{Config, DEMO_DATABASE_URL, DEMO_KEY_FILE, DemoArgs, RegisterArgs};
+use shezhi_domain::people::privacy::{DataKey, Vault};
 use shezhi_http::AppState;
 use shezhi_http::metrics::Metrics;
+use std::sync::Arc;
 
-pub async fn run(cfg: &Config, demo: bool) -> Result<(), CliError> {
+pub async fn run(cfg: &Config, demo: Option<&RegisterArgs>) -> Result<(), CliError> {
     let url = match (&cfg.database_url, demo) {
         (Some(u), _) => u.clone(),
-        (None, true) => DEMO_DATABASE_URL.to_string(),
-        (None, false) => cfg.database_url().to_string(),
+        (None, Some(_)) => DEMO_DATABASE_URL.to_string(),
+        (None, None) => cfg.database_url().to_string(),
     };
     let store = open_store(cfg, &url).await?;
     ensure_territory(&store).await?;
+    let key = match (&cfg.data_key, demo) {
+        (Some(k), _) => Some(k.clone()),
+        (None, Some(_)) => Some(demo_key()?),
+        (None, None) => None,
+    };
+    if let (Some(key), Some(args)) = (&key, demo) {
+        let report = register::fill(&store, key, args).await?;
+        if report.cancelled {
+            store.close().await;
+            return Err(CliError::Interrupted);
+        }
+    }
+    let vault = match &key {
+        Some(k) => {
+            let v = Vault::new(k);
+            store.bind_data_key(&v).await?;
+            Some(Arc::new(v))
+        }
+        None => {
+            tracing::warn!(
+                "no data key configured: personal data can be listed masked but not written or searched by number"
+            );
+            None
+        }
+    };
+    store.ensure_register_indexes().await?;
     let locator = load_locator(&store).await?;
-    let mut state = AppState::new(store.clone(), locator);
+    let mut state = AppState::new(store.clone(), locator).with_vault(vault);
     match Metrics::install() {
         Ok(m) => state = state.with_metrics(m),
         Err(e) => tracing::warn!(error = %e, "metrics disabled"),
@@ -28,7 +56,7 @@ pub async fn run(cfg: &Config, demo: bool) -> Result<(), CliError> {
         .local_addr()
         .map_err(|e| CliError::io("listener", e))?;
     tracing::info!(%addr, backend = store.backend().as_str(), "listening");
-    if demo {
+    if demo.is_some() {
         println!(
             "\n  社智在线 shezhi demo · 成都 Chengdu\n  web:     http://{addr}/\n  api:     http://{addr}/api/openapi.json\n  example: http://{addr}/api/v1/locate?lon=104.0657&lat=30.6595\n"
         );
@@ -49,7 +77,48 @@ pub async fn demo(cfg: &Config, args: DemoArgs) -> Result<(), CliError> {
             let _ = std::fs::remove_file(format!("{file}{suffix}"));
         }
     }
-    run(cfg, true).await
+    run(cfg, Some(&args.register)).await
+}
+
+/// The demo's data key, kept in a file beside the demo database (created on first start).
+fn demo_key() -> Result<DataKey, CliError> {
+    let path = std::path::Path::new(DEMO_KEY_FILE);
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            DataKey::from_hex(&text).map_err(|e| CliError::Config(format!("{DEMO_KEY_FILE}: {e}")))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = new_key();
+            write_private(path, &(key.to_hex() + "\n"))?;
+            tracing::info!(file = DEMO_KEY_FILE, fingerprint = %key.fingerprint(), "created the demo data key");
+            Ok(key)
+        }
+        Err(e) => Err(CliError::io(DEMO_KEY_FILE, e)),
+    }
+}
+
+/// A new random data key from the operating system's generator.
+pub fn new_key() -> DataKey {
+    use rand::{RngCore, SeedableRng};
+    let mut bytes = [0u8; 32];
+    rand::rngs::StdRng::from_os_rng().fill_bytes(&mut bytes);
+    DataKey::from_bytes(bytes)
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .map_err(|e| CliError::io(&path.display().to_string(), e))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| CliError::io(&path.display().to_string(), e))
 }
 
 async fn shutdown_signal() {

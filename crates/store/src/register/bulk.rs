@@ -113,7 +113,7 @@ impl SqliteStatements {
         self.0.entry((R::TABLE, rows)).or_insert_with(|| {
             let one = format!("({})", vec!["?"; R::COLUMNS.len()].join(","));
             format!(
-                "INSERT INTO {} ({}) VALUES {}",
+                "INSERT OR ROLLBACK INTO {} ({}) VALUES {}",
                 R::TABLE,
                 R::COLUMNS.join(","),
                 vec![one; rows].join(",")

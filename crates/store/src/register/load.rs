@@ -164,6 +164,15 @@ impl Store {
             .filter(|p| !done.contains(&p.code))
             .collect();
         let skipped = total - todo.len();
+        if todo.is_empty() {
+            return Ok(LoadReport {
+                grids_loaded: 0,
+                grids_skipped: skipped,
+                rows: 0,
+                elapsed: started.elapsed(),
+                cancelled: false,
+            });
+        }
         let (tx, mut rx) = tokio::sync::mpsc::channel::<(Batch, usize)>(2);
         let cancel = opts.cancel.clone();
         let (seed, as_of, now_ms, batch_rows) =
@@ -276,8 +285,19 @@ impl Store {
                 batch = Batch::default();
             }
         }
+        let t = Instant::now();
         writer.finish().await?;
+        report.insert_time += t.elapsed();
         Ok(report)
+    }
+
+    /// Build any deferred index a stopped load left missing. Cheap when they exist.
+    pub async fn ensure_register_indexes(&self) -> Result<(), StoreError> {
+        for (name, on) in DEFERRED_INDEXES {
+            let sql = format!("CREATE INDEX IF NOT EXISTS {name} ON {on}");
+            with_pool!(self, p => sqlx::query(&sql).execute(p).await.map(|_| ()))?;
+        }
+        Ok(())
     }
 
     /// Digest of the whole loaded register: SHA-256 over the per-grid digests in code order.
@@ -310,21 +330,48 @@ enum Writer {
 /// COPY text of every table of a batch, made before the clock starts in the baseline.
 type CopyTexts = Option<[Vec<u8>; 9]>;
 
+/// Indexes whose keys arrive in random order (keyed hashes, names). A bulk load drops them
+/// and builds them again at the end, which sorts once instead of seeking once per row; every
+/// other index follows the load order (region code, id) and is kept up to date as rows go in.
+/// A load that stops early leaves them missing until the next load or server start rebuilds
+/// them ([`Store::ensure_register_indexes`]). Definitions match the migrations.
+const DEFERRED_INDEXES: &[(&str, &str)] = &[
+    ("residents_id_lookup", "residents (id_lookup)"),
+    ("residents_phone_lookup", "residents (phone_lookup)"),
+    ("residents_name", "residents (name)"),
+    ("staff_phone_lookup", "staff (phone_lookup)"),
+];
+
 /// Page cache for the load's connection: the lookup and name indexes are written in random
 /// order and must stay in memory to be written fast.
 const SQLITE_LOAD_CACHE_KIB: i64 = 1 << 20;
 
 impl Writer {
     async fn new(store: &Store) -> Result<Writer, StoreError> {
+        let drops: Vec<String> = DEFERRED_INDEXES
+            .iter()
+            .map(|(name, _)| format!("DROP INDEX IF EXISTS {name}"))
+            .collect();
         Ok(match &store.pool {
             Pool::Sqlite(p) => {
                 let mut c = p.acquire().await?;
-                sqlx::query(&format!("PRAGMA cache_size = -{SQLITE_LOAD_CACHE_KIB}"))
-                    .execute(&mut *c)
-                    .await?;
+                // Statement journals of the multi-row INSERTs stay in memory.
+                let setup = [
+                    format!("PRAGMA cache_size = -{SQLITE_LOAD_CACHE_KIB}"),
+                    "PRAGMA temp_store = MEMORY".into(),
+                ];
+                for sql in setup.iter().chain(&drops) {
+                    sqlx::query(sql).execute(&mut *c).await?;
+                }
                 Writer::Sqlite(c, SqliteStatements::default())
             }
-            Pool::Postgres(p) => Writer::Postgres(p.acquire().await?),
+            Pool::Postgres(p) => {
+                let mut c = p.acquire().await?;
+                for sql in &drops {
+                    sqlx::query(sql).execute(&mut *c).await?;
+                }
+                Writer::Postgres(c)
+            }
         })
     }
 
@@ -360,6 +407,10 @@ impl Writer {
         match self {
             Writer::Sqlite(conn, stmts) => {
                 let mut tx = sqlx::Connection::begin(&mut **conn).await?;
+                // Foreign keys are checked once at commit, not per statement.
+                sqlx::query("PRAGMA defer_foreign_keys = ON")
+                    .execute(&mut *tx)
+                    .await?;
                 sqlite_insert(&mut tx, stmts, &b.compounds).await?;
                 sqlite_insert(&mut tx, stmts, &b.buildings).await?;
                 sqlite_insert(&mut tx, stmts, &b.rooms).await?;
@@ -397,15 +448,31 @@ impl Writer {
         Ok(())
     }
 
+    /// Rebuild the deferred indexes and return the connection to normal settings.
     async fn finish(self) -> Result<(), StoreError> {
+        let creates: Vec<String> = DEFERRED_INDEXES
+            .iter()
+            .map(|(name, on)| format!("CREATE INDEX IF NOT EXISTS {name} ON {on}"))
+            .collect();
         match self {
             Writer::Sqlite(mut c, _) => {
-                sqlx::query("PRAGMA cache_size = -2000")
-                    .execute(&mut *c)
-                    .await?;
+                for sql in &creates {
+                    sqlx::query(sql).execute(&mut *c).await?;
+                }
+                for sql in ["PRAGMA cache_size = -2000", "PRAGMA temp_store = DEFAULT"] {
+                    sqlx::query(sql).execute(&mut *c).await?;
+                }
             }
             Writer::Postgres(mut c) => {
-                sqlx::query("ANALYZE").execute(&mut *c).await?;
+                sqlx::query("SET maintenance_work_mem = '512MB'")
+                    .execute(&mut *c)
+                    .await?;
+                for sql in &creates {
+                    sqlx::query(sql).execute(&mut *c).await?;
+                }
+                for sql in ["RESET maintenance_work_mem", "ANALYZE"] {
+                    sqlx::query(sql).execute(&mut *c).await?;
+                }
             }
         }
         Ok(())
