@@ -65,10 +65,11 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        if e.is_internal() {
-            ApiError::Internal(e.to_string())
-        } else {
-            ApiError::client(StatusCode::UNPROCESSABLE_ENTITY, &e)
+        match &e {
+            _ if e.is_internal() => ApiError::Internal(e.to_string()),
+            StoreError::NotFound(t) => ApiError::Client(StatusCode::NOT_FOUND, t.clone()),
+            StoreError::Refused(t) => ApiError::Client(StatusCode::CONFLICT, t.clone()),
+            _ => ApiError::client(StatusCode::UNPROCESSABLE_ENTITY, &e),
         }
     }
 }

@@ -62,6 +62,21 @@ macro_rules! with_pool {
             $crate::backend::Pool::Postgres($pool) => $body,
         }
     };
+    // The same, naming the backend's `sqlx::Database` type for the body.
+    ($store:expr, $pool:ident, $db:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::backend::Pool::Sqlite($pool) => {
+                #[allow(dead_code)]
+                type $db = sqlx::Sqlite;
+                $body
+            }
+            $crate::backend::Pool::Postgres($pool) => {
+                #[allow(dead_code)]
+                type $db = sqlx::Postgres;
+                $body
+            }
+        }
+    };
 }
 pub(crate) use with_pool;
 

@@ -11,6 +11,9 @@ pub enum StoreError {
     Unavailable(String),
     #[error("import rejected: {} bad rows", .0.len())]
     Rejected(Vec<RowError>),
+    /// What was asked for does not exist.
+    #[error("{}", .0.en)]
+    NotFound(ErrorText),
     /// The request cannot be carried out as asked; the text says why, in both languages.
     #[error("{}", .0.en)]
     Refused(ErrorText),
@@ -21,6 +24,18 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    pub fn not_found(
+        code: &'static str,
+        zh: impl Into<String>,
+        en: impl Into<String>,
+    ) -> StoreError {
+        StoreError::NotFound(ErrorText {
+            code,
+            zh: zh.into(),
+            en: en.into(),
+        })
+    }
+
     pub fn refused(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> StoreError {
         StoreError::Refused(ErrorText {
             code,
@@ -44,7 +59,7 @@ impl Bilingual for StoreError {
             StoreError::InvalidUrl { .. } => "invalid_database_url",
             StoreError::Unavailable(_) => "database_unavailable",
             StoreError::Rejected(_) => "import_rejected",
-            StoreError::Refused(t) => t.code,
+            StoreError::Refused(t) | StoreError::NotFound(t) => t.code,
             StoreError::Corrupt(_) | StoreError::Db(_) => "internal_error",
         }
     }
@@ -57,7 +72,7 @@ impl Bilingual for StoreError {
             StoreError::Rejected(rows) => {
                 format!("导入被拒绝：{} 行有错误，未导入任何数据", rows.len())
             }
-            StoreError::Refused(t) => t.zh.clone(),
+            StoreError::Refused(t) | StoreError::NotFound(t) => t.zh.clone(),
             StoreError::Corrupt(_) | StoreError::Db(_) => "服务器内部错误".into(),
         }
     }
@@ -71,7 +86,7 @@ impl Bilingual for StoreError {
                 "import rejected: {} bad rows, nothing was loaded",
                 rows.len()
             ),
-            StoreError::Refused(t) => t.en.clone(),
+            StoreError::Refused(t) | StoreError::NotFound(t) => t.en.clone(),
             StoreError::Corrupt(_) | StoreError::Db(_) => "internal server error".into(),
         }
     }

@@ -1,0 +1,462 @@
+//! Reads of the register for the API: households and residents of a region (paged by a
+//! cursor, personal data masked), one household with its people and history, one resident,
+//! and search within a region by name, full or masked identity number, or phone.
+
+use crate::StoreError;
+use crate::backend::{Store, with_pool};
+use shezhi_domain::people::privacy::{LookupKind, Vault};
+use shezhi_domain::people::{IdNumber, Phone};
+use shezhi_domain::territory::RegionCode;
+use sqlx::Row;
+
+/// A household as listed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HouseholdSummary {
+    pub id: i64,
+    /// The micro-grid it lives in.
+    pub cell_code: String,
+    /// `active` or `dissolved`.
+    pub status: String,
+    pub since_date: String,
+    pub room_id: i64,
+    /// Compound, building and room, e.g. `锦湖花园 3栋 1单元502`.
+    pub address: String,
+    /// People living there now.
+    pub members: i64,
+    pub head_name: Option<String>,
+}
+
+/// A resident as listed. Identity number and phone are masked.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResidentSummary {
+    pub id: i64,
+    pub household_id: i64,
+    pub cell_code: String,
+    pub name: String,
+    pub sex: String,
+    pub birth_date: String,
+    /// e.g. `5101**********1234`.
+    pub id_number_masked: Option<String>,
+    /// e.g. `138****1234`.
+    pub phone_masked: Option<String>,
+    pub relation: String,
+    /// `registered`, `floating` or `overseas`.
+    pub residence: String,
+    /// `present`, `moved_out` or `deceased`.
+    pub status: String,
+    pub since_date: String,
+    pub until_date: Option<String>,
+    /// Key-population tags in force.
+    pub tags: Vec<String>,
+}
+
+/// One entry of the register's history.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegisterEvent {
+    pub id: i64,
+    pub at_ms: i64,
+    pub actor: String,
+    pub kind: String,
+    pub cell_code: String,
+    pub household_id: Option<i64>,
+    pub resident_id: Option<i64>,
+    /// State before and after, as recorded.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub detail: serde_json::Value,
+}
+
+/// A key-population tag with who set and closed it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TagRecord {
+    pub tag: String,
+    pub set_on: String,
+    pub set_by: String,
+    pub cleared_on: Option<String>,
+    pub cleared_by: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A household with everyone who lives or lived there and what happened to it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HouseholdDetail {
+    pub household: HouseholdSummary,
+    pub compound_name: String,
+    pub compound_kind: String,
+    pub building_name: String,
+    pub room_label: String,
+    /// Location of the building.
+    pub point: [f64; 2],
+    pub members: Vec<ResidentSummary>,
+    pub history: Vec<RegisterEvent>,
+}
+
+/// A resident with their tags (in force and closed) and history.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResidentDetail {
+    pub resident: ResidentSummary,
+    pub tags: Vec<TagRecord>,
+    pub history: Vec<RegisterEvent>,
+}
+
+/// One page of a list and the cursor of the next.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// What a search string is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Search {
+    /// A full identity number (found by keyed hash).
+    IdNumber(IdNumber),
+    /// A full phone (found by keyed hash).
+    Phone(Phone),
+    /// A masked identity number as shown in lists, `5101**********1234`.
+    MaskedId(String),
+    /// A masked phone, `138****1234`.
+    MaskedPhone(String),
+    /// The start of a name.
+    Name(String),
+}
+
+impl Search {
+    /// Read a search string; `today` bounds identity birth dates.
+    pub fn parse(q: &str, today: shezhi_domain::people::Date) -> Option<Search> {
+        let q = q.trim();
+        if q.is_empty() || q.chars().count() > 40 {
+            return None;
+        }
+        let b = q.as_bytes();
+        let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+        if b.len() == 18 && b[4..14].iter().all(|c| *c == b'*') {
+            return Some(Search::MaskedId(q.to_uppercase()));
+        }
+        if b.len() == 11 && &b[3..7] == b"****" && digits(&b[..3]) && digits(&b[7..]) {
+            return Some(Search::MaskedPhone(q.to_string()));
+        }
+        if let Ok(id) = IdNumber::parse(q, today) {
+            return Some(Search::IdNumber(id));
+        }
+        if digits(b) || q.starts_with('+') {
+            return Phone::parse(q).ok().map(Search::Phone);
+        }
+        Some(Search::Name(q.to_string()))
+    }
+}
+
+const RESIDENT_COLUMNS: &str = "r.id, r.household_id, r.cell_code, r.name, r.sex, r.birth_date, r.id_masked, r.phone_masked, \
+                                r.relation, r.residence, r.status, r.since_date, r.until_date";
+
+fn resident_row<R: Row>(r: &R) -> Result<ResidentSummary, sqlx::Error>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(ResidentSummary {
+        id: r.try_get(0)?,
+        household_id: r.try_get(1)?,
+        cell_code: r.try_get(2)?,
+        name: r.try_get(3)?,
+        sex: r.try_get(4)?,
+        birth_date: r.try_get(5)?,
+        id_number_masked: r.try_get(6)?,
+        phone_masked: r.try_get(7)?,
+        relation: r.try_get(8)?,
+        residence: r.try_get(9)?,
+        status: r.try_get(10)?,
+        since_date: r.try_get(11)?,
+        until_date: r.try_get(12)?,
+        tags: Vec::new(),
+    })
+}
+
+const HOUSEHOLD_SELECT: &str = "SELECT h.id, h.cell_code, h.status, h.since_date, h.room_id, c.name, b.name, rm.label, \
+    (SELECT COUNT(*) FROM residents x WHERE x.household_id = h.id AND x.status = 'present'), \
+    (SELECT MIN(x.name) FROM residents x WHERE x.household_id = h.id AND x.status = 'present' AND x.relation = 'head'), \
+    c.kind, b.lon, b.lat \
+    FROM households h JOIN rooms rm ON rm.id = h.room_id JOIN buildings b ON b.id = rm.building_id \
+    JOIN compounds c ON c.id = b.compound_id";
+
+type HouseholdRow = (HouseholdSummary, String, String, String, String, [f64; 2]);
+
+fn household_row<R: Row>(r: &R) -> Result<HouseholdRow, sqlx::Error>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> f64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let (compound, building, room): (String, String, String) =
+        (r.try_get(5)?, r.try_get(6)?, r.try_get(7)?);
+    let summary = HouseholdSummary {
+        id: r.try_get(0)?,
+        cell_code: r.try_get(1)?,
+        status: r.try_get(2)?,
+        since_date: r.try_get(3)?,
+        room_id: r.try_get(4)?,
+        address: format!("{compound} {building} {room}"),
+        members: r.try_get(8)?,
+        head_name: r.try_get(9)?,
+    };
+    Ok((
+        summary,
+        compound,
+        r.try_get(10)?,
+        building,
+        room,
+        [r.try_get(11)?, r.try_get(12)?],
+    ))
+}
+
+fn event_row<R: Row>(r: &R) -> Result<RegisterEvent, sqlx::Error>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let detail: String = r.try_get(7)?;
+    Ok(RegisterEvent {
+        id: r.try_get(0)?,
+        at_ms: r.try_get(1)?,
+        actor: r.try_get(2)?,
+        kind: r.try_get(3)?,
+        cell_code: r.try_get(4)?,
+        household_id: r.try_get(5)?,
+        resident_id: r.try_get(6)?,
+        detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
+    })
+}
+
+/// Cursor of keyset pages ordered by (cell code, id).
+fn cursor(c: Option<&str>) -> (String, i64) {
+    c.and_then(|c| c.split_once('.'))
+        .and_then(|(cell, id)| Some((cell.to_string(), id.parse().ok()?)))
+        .unwrap_or_default()
+}
+
+impl Store {
+    /// Households living in a region, `limit` at a time after `after` (a previous
+    /// page's `next_cursor`).
+    pub async fn households_in(
+        &self,
+        region: &RegionCode,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Page<HouseholdSummary>, StoreError> {
+        let (lo, hi) = region.subtree_range();
+        let (cell, id) = cursor(after);
+        let sql = format!(
+            "{HOUSEHOLD_SELECT} WHERE h.cell_code >= $1 AND h.cell_code < $2 AND h.status = 'active' \
+             AND (h.cell_code > $3 OR (h.cell_code = $3 AND h.id > $4)) ORDER BY h.cell_code, h.id LIMIT $5"
+        );
+        let items: Vec<HouseholdSummary> = with_pool!(self, p => {
+            sqlx::query(&sql).bind(lo.as_str()).bind(hi.as_str()).bind(cell.as_str()).bind(id).bind(limit)
+                .fetch_all(p).await?
+                .iter().map(|r| household_row(r).map(|h| h.0)).collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        let next_cursor = (items.len() as i64 == limit)
+            .then(|| items.last().map(|h| format!("{}.{}", h.cell_code, h.id)))
+            .flatten();
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Present residents of a region, optionally only those with a key-population tag.
+    pub async fn residents_in(
+        &self,
+        region: &RegionCode,
+        tag: Option<&str>,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Page<ResidentSummary>, StoreError> {
+        let (lo, hi) = region.subtree_range();
+        let (cell, id) = cursor(after);
+        let tag_filter = if tag.is_some() {
+            " AND EXISTS (SELECT 1 FROM resident_tags t WHERE t.resident_id = r.id AND t.tag = $6 AND t.cleared_on IS NULL)"
+        } else {
+            " AND $6 = $6"
+        };
+        let sql = format!(
+            "SELECT {RESIDENT_COLUMNS} FROM residents r WHERE r.cell_code >= $1 AND r.cell_code < $2 AND r.status = 'present' \
+             AND (r.cell_code > $3 OR (r.cell_code = $3 AND r.id > $4)){tag_filter} ORDER BY r.cell_code, r.id LIMIT $5"
+        );
+        let mut items: Vec<ResidentSummary> = with_pool!(self, p => {
+            sqlx::query(&sql).bind(lo.as_str()).bind(hi.as_str()).bind(cell.as_str()).bind(id).bind(limit).bind(tag.unwrap_or(""))
+                .fetch_all(p).await?
+                .iter().map(resident_row).collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        self.attach_tags(&mut items).await?;
+        let next_cursor = (items.len() as i64 == limit)
+            .then(|| items.last().map(|r| format!("{}.{}", r.cell_code, r.id)))
+            .flatten();
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn attach_tags(&self, items: &mut [ResidentSummary]) -> Result<(), StoreError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<i64> = items.iter().map(|r| r.id).collect();
+        let rows: Vec<(i64, String)> = with_pool!(self, p, DB => {
+            let mut qb = sqlx::QueryBuilder::<DB>::new("SELECT resident_id, tag FROM resident_tags WHERE cleared_on IS NULL AND resident_id IN (");
+            let mut sep = qb.separated(", ");
+            for id in &ids {
+                sep.push_bind(*id);
+            }
+            qb.push(") ORDER BY resident_id, tag");
+            qb.build().fetch_all(p).await?
+                .iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        for (rid, tag) in rows {
+            if let Some(r) = items.iter_mut().find(|r| r.id == rid) {
+                r.tags.push(tag);
+            }
+        }
+        Ok(())
+    }
+
+    /// A household with its members (present first) and history (oldest first).
+    pub async fn household(&self, id: i64) -> Result<Option<HouseholdDetail>, StoreError> {
+        let sql = format!("{HOUSEHOLD_SELECT} WHERE h.id = $1");
+        let member_sql = format!(
+            "SELECT {RESIDENT_COLUMNS} FROM residents r WHERE r.household_id = $1 \
+                                  ORDER BY CASE WHEN r.status = 'present' THEN 0 ELSE 1 END, r.id"
+        );
+        let found = with_pool!(self, p => {
+            match sqlx::query(&sql).bind(id).fetch_optional(p).await? {
+                None => None,
+                Some(r) => {
+                    let h = household_row(&r)?;
+                    let members = sqlx::query(&member_sql).bind(id).fetch_all(p).await?
+                        .iter().map(resident_row).collect::<Result<Vec<_>, sqlx::Error>>()?;
+                    let history = sqlx::query("SELECT id, at_ms, actor, kind, cell_code, household_id, resident_id, detail \
+                                               FROM register_events WHERE household_id = $1 ORDER BY id")
+                        .bind(id).fetch_all(p).await?
+                        .iter().map(event_row).collect::<Result<Vec<_>, sqlx::Error>>()?;
+                    Some((h, members, history))
+                }
+            }
+        });
+        let Some((
+            (household, compound_name, compound_kind, building_name, room_label, point),
+            mut members,
+            history,
+        )) = found
+        else {
+            return Ok(None);
+        };
+        self.attach_tags(&mut members).await?;
+        Ok(Some(HouseholdDetail {
+            household,
+            compound_name,
+            compound_kind,
+            building_name,
+            room_label,
+            point,
+            members,
+            history,
+        }))
+    }
+
+    /// A resident with all their tags and their history.
+    pub async fn resident(&self, id: i64) -> Result<Option<ResidentDetail>, StoreError> {
+        let sql = format!("SELECT {RESIDENT_COLUMNS} FROM residents r WHERE r.id = $1");
+        let found = with_pool!(self, p => {
+            match sqlx::query(&sql).bind(id).fetch_optional(p).await? {
+                None => None,
+                Some(r) => {
+                    let resident = resident_row(&r)?;
+                    let tags = sqlx::query("SELECT tag, set_on, set_by, cleared_on, cleared_by, note FROM resident_tags WHERE resident_id = $1 ORDER BY set_on, id")
+                        .bind(id).fetch_all(p).await?
+                        .iter().map(|t| Ok(TagRecord {
+                            tag: t.try_get(0)?, set_on: t.try_get(1)?, set_by: t.try_get(2)?,
+                            cleared_on: t.try_get(3)?, cleared_by: t.try_get(4)?, note: t.try_get(5)?,
+                        })).collect::<Result<Vec<_>, sqlx::Error>>()?;
+                    let history = sqlx::query("SELECT id, at_ms, actor, kind, cell_code, household_id, resident_id, detail \
+                                               FROM register_events WHERE resident_id = $1 ORDER BY id")
+                        .bind(id).fetch_all(p).await?
+                        .iter().map(event_row).collect::<Result<Vec<_>, sqlx::Error>>()?;
+                    Some((resident, tags, history))
+                }
+            }
+        });
+        let Some((mut resident, tags, history)) = found else {
+            return Ok(None);
+        };
+        resident.tags = tags
+            .iter()
+            .filter(|t| t.cleared_on.is_none())
+            .map(|t| t.tag.clone())
+            .collect();
+        Ok(Some(ResidentDetail {
+            resident,
+            tags,
+            history,
+        }))
+    }
+
+    /// Residents of a region matching a search, at most `limit`. Full numbers need the vault.
+    pub async fn search_residents(
+        &self,
+        region: &RegionCode,
+        search: &Search,
+        vault: Option<&Vault>,
+        limit: i64,
+    ) -> Result<Vec<ResidentSummary>, StoreError> {
+        let (lo, hi) = region.subtree_range();
+        let need_vault = || {
+            StoreError::refused(
+                "data_key_missing",
+                "未配置数据密钥，无法按完整证件号或手机号查找；可按姓名或脱敏号码查找",
+                "no data key is configured, so full numbers cannot be searched; search by name or masked number",
+            )
+        };
+        let (condition, a, b): (&str, Vec<u8>, String) = match search {
+            Search::IdNumber(id) => (
+                "r.id_lookup = $3 AND $4 = $4",
+                vault
+                    .ok_or_else(need_vault)?
+                    .lookup(LookupKind::IdNumber, id.as_str())
+                    .to_vec(),
+                String::new(),
+            ),
+            Search::Phone(ph) => (
+                "r.phone_lookup = $3 AND $4 = $4",
+                vault
+                    .ok_or_else(need_vault)?
+                    .lookup(LookupKind::Phone, ph.as_str())
+                    .to_vec(),
+                String::new(),
+            ),
+            Search::MaskedId(m) => ("r.id_masked = $4 AND $3 = $3", Vec::new(), m.clone()),
+            Search::MaskedPhone(m) => ("r.phone_masked = $4 AND $3 = $3", Vec::new(), m.clone()),
+            Search::Name(n) => (
+                "r.name >= $4 AND r.name < $6 AND $3 = $3",
+                Vec::new(),
+                n.clone(),
+            ),
+        };
+        let upper = format!("{b}{}", char::MAX);
+        let sql = format!(
+            "SELECT {RESIDENT_COLUMNS} FROM residents r WHERE r.cell_code >= $1 AND r.cell_code < $2 AND {condition} \
+             AND $6 = $6 ORDER BY CASE WHEN r.status = 'present' THEN 0 ELSE 1 END, r.name, r.id LIMIT $5"
+        );
+        let mut items: Vec<ResidentSummary> = with_pool!(self, p => {
+            sqlx::query(&sql).bind(lo.as_str()).bind(hi.as_str()).bind(a).bind(b.as_str()).bind(limit).bind(upper.as_str())
+                .fetch_all(p).await?
+                .iter().map(resident_row).collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        self.attach_tags(&mut items).await?;
+        Ok(items)
+    }
+}
