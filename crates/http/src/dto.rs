@@ -137,3 +137,32 @@ pub struct Readiness {
     /// Leaf regions in the point index.
     pub indexed_cells: usize,
 }
+
+/// One page of households.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct HouseholdPage {
+    pub items: Vec<shezhi_store::register::HouseholdSummary>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One page of residents.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ResidentPage {
+    pub items: Vec<shezhi_store::register::ResidentSummary>,
+    pub next_cursor: Option<String>,
+}
+
+/// Residents found by a search.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ResidentList {
+    pub items: Vec<shezhi_store::register::ResidentSummary>,
+}
+
+/// Live counts of a region by metric (`households`, `residents`, `residence.floating`,
+/// `tag.elderly_alone`, `rooms`, `staff`…).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RegionCounts {
+    pub code: String,
+    pub counts: std::collections::BTreeMap<String, i64>,
+}

@@ -25,6 +25,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::health::router())
         .merge(routes::regions::router())
         .merge(routes::locate::router())
+        .merge(routes::register::router())
         .merge(routes::web::router())
         .merge(openapi::router())
         .fallback(routes::not_found)

@@ -2,21 +2,23 @@
 //! A copy is committed at `docs/openapi.json`; a test fails when the two drift.
 
 use crate::AppState;
-use crate::routes::{health, locate, regions};
+use crate::routes::{health, locate, regions, register};
 use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "shezhi (社智在线) API", description = "Community governance platform: territory, grids and point lookup.", license(name = "Apache-2.0")),
+    info(title = "shezhi (社智在线) API", description = "Community governance platform: territory, grids, point lookup, and the register of houses and people.", license(name = "Apache-2.0")),
     paths(
         health::healthz, health::readyz, health::metrics,
         regions::region, regions::children, regions::map, regions::grid,
         locate::locate,
+        register::households, register::residents, register::counts, register::household, register::resident, register::search,
     ),
     tags(
         (name = "territory", description = "Regions, grids and micro-grids; point lookup"),
+        (name = "register", description = "Houses and people (先房后人): households, residents, key populations, counts"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]

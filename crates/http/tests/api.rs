@@ -1,66 +1,14 @@
 //! The HTTP API against a real store on SQLite and on PostgreSQL, through the router
 //! (no socket): the region tree, grids, the map, point lookup and bad input.
 
-use axum::body::{Body, to_bytes};
-use axum::http::{Request, StatusCode};
-use serde_json::Value;
-use shezhi_domain::geocode::Locator;
-use shezhi_domain::territory::{Level, RegionCode};
-use shezhi_http::{AppState, router};
+use axum::http::StatusCode;
+use shezhi_domain::territory::Level;
 use shezhi_store::{Store, on_both_backends};
-use std::collections::HashMap;
-use tower::ServiceExt;
+
+mod common;
+use common::{app, assert_error, get};
 
 use shezhi_store::testing::one_district as jinjiang;
-
-async fn app(store: &Store) -> axum::Router {
-    store
-        .put_regions(jinjiang())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let leaves = store.leaf_regions().await.unwrap_or_else(|e| panic!("{e}"));
-    let mut names: HashMap<RegionCode, String> = HashMap::new();
-    for r in jinjiang() {
-        names.insert(r.code.clone(), r.name.clone());
-    }
-    let locator = Locator::new(
-        leaves.into_iter().map(|l| (l.code, l.shape)).collect(),
-        names,
-    );
-    router(AppState::new(store.clone(), locator))
-}
-
-async fn get(app: &axum::Router, uri: &str) -> (StatusCode, Value) {
-    let req = Request::get(uri)
-        .body(Body::empty())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let resp = app
-        .clone()
-        .oneshot(req)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let status = resp.status();
-    let bytes = to_bytes(resp.into_body(), 64 << 20)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let body = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-    (status, body)
-}
-
-/// An error body must carry the code and a message in both languages.
-fn assert_error(body: &Value, code: &str) {
-    assert_eq!(body["error"]["code"], code, "{body}");
-    let zh = body["error"]["zh"].as_str().unwrap_or_default();
-    assert!(
-        zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
-        "no Chinese in {body}"
-    );
-    assert!(
-        !body["error"]["en"].as_str().unwrap_or_default().is_empty(),
-        "no English in {body}"
-    );
-}
 
 async fn region_node_has_counts_and_ancestors(store: Store) {
     let app = app(&store).await;

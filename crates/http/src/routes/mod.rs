@@ -3,6 +3,7 @@
 pub mod health;
 pub mod locate;
 pub mod regions;
+pub mod register;
 pub mod web;
 
 use crate::ApiError;

@@ -1,0 +1,239 @@
+//! The register of houses and people, read side: households and residents of a region (paged,
+//! personal data masked), one household with its people and history, one resident, search,
+//! and live counts per region.
+
+use super::parse_code;
+use crate::dto::{HouseholdPage, RegionCounts, ResidentList, ResidentPage};
+use crate::{ApiError, AppState};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use shezhi_domain::people::{Date, KeyTag};
+use shezhi_store::register::{HouseholdDetail, ResidentDetail, Search};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/regions/{code}/households", get(households))
+        .route("/api/v1/regions/{code}/residents", get(residents))
+        .route("/api/v1/regions/{code}/counts", get(counts))
+        .route("/api/v1/households/{id}", get(household))
+        .route("/api/v1/residents/search", get(search))
+        .route("/api/v1/residents/{id}", get(resident))
+}
+
+const DEFAULT_LIMIT: i64 = 50;
+const MAX_LIMIT: i64 = 500;
+
+/// Paging and filters of a list.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    /// Items per page, 1 to 500 (default 50).
+    limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Only residents with this key-population tag in force, e.g. `elderly_alone`.
+    tag: Option<String>,
+}
+
+fn limit(raw: Option<&str>) -> Result<i64, ApiError> {
+    match raw {
+        None => Ok(DEFAULT_LIMIT),
+        Some(v) => v
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_limit",
+                    format!("limit 应为 1 到 {MAX_LIMIT} 之间的整数"),
+                    format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
+                )
+            }),
+    }
+}
+
+fn record_id(raw: &str, what_zh: &str, what_en: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+            format!("{what_zh}编号“{raw}”应为正整数"),
+            format!("{what_en} id {raw:?} must be a positive whole number"),
+        )
+    })
+}
+
+async fn existing_region(
+    s: &AppState,
+    raw: &str,
+) -> Result<shezhi_domain::territory::RegionCode, ApiError> {
+    let code = parse_code(raw)?;
+    match s.store.region(&code).await? {
+        Some(_) => Ok(code),
+        None => Err(ApiError::not_found("区划", "region", code.as_str())),
+    }
+}
+
+/// Households living in a region (any level), in micro-grid order.
+#[utoipa::path(get, path = "/api/v1/regions/{code}/households", tag = "register",
+    params(("code" = String, Path, description = "Region code", example = "510104018001"), ListQuery),
+    responses((status = 200, body = HouseholdPage), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn households(
+    State(s): State<AppState>,
+    Path(code): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<HouseholdPage>, ApiError> {
+    let limit = limit(q.limit.as_deref())?;
+    let code = existing_region(&s, &code).await?;
+    let page = s
+        .store
+        .households_in(&code, q.cursor.as_deref(), limit)
+        .await?;
+    Ok(Json(HouseholdPage {
+        items: page.items,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// People living in a region, optionally only one key population. Numbers are masked.
+#[utoipa::path(get, path = "/api/v1/regions/{code}/residents", tag = "register",
+    params(("code" = String, Path, description = "Region code", example = "510104018001"), ListQuery),
+    responses((status = 200, body = ResidentPage), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn residents(
+    State(s): State<AppState>,
+    Path(code): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<ResidentPage>, ApiError> {
+    let limit = limit(q.limit.as_deref())?;
+    let tag = match q.tag.as_deref() {
+        None => None,
+        Some(t) => Some(KeyTag::parse(t).ok_or_else(|| {
+            let all: Vec<&str> = KeyTag::ALL.iter().map(|k| k.as_str()).collect();
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_tag",
+                format!("未知的重点人群标记“{t}”，可选：{}", all.join("、")),
+                format!(
+                    "unknown key-population tag {t:?}; one of {}",
+                    all.join(", ")
+                ),
+            )
+        })?),
+    };
+    let code = existing_region(&s, &code).await?;
+    let page = s
+        .store
+        .residents_in(&code, tag.map(KeyTag::as_str), q.cursor.as_deref(), limit)
+        .await?;
+    Ok(Json(ResidentPage {
+        items: page.items,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Live counts of a region: households, residents (by residence), key people by tag, rooms,
+/// buildings, compounds, staff assignments.
+#[utoipa::path(get, path = "/api/v1/regions/{code}/counts", tag = "register",
+    params(("code" = String, Path, description = "Region code", example = "510104000000")),
+    responses((status = 200, body = RegionCounts), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn counts(
+    State(s): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Json<RegionCounts>, ApiError> {
+    let code = existing_region(&s, &code).await?;
+    let counts = s.store.region_counts(&code).await?;
+    Ok(Json(RegionCounts {
+        code: code.as_str().to_string(),
+        counts,
+    }))
+}
+
+/// A household: address, everyone who lives or lived there, and its history.
+#[utoipa::path(get, path = "/api/v1/households/{id}", tag = "register",
+    params(("id" = i64, Path, description = "Household id")),
+    responses((status = 200, body = HouseholdDetail), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn household(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<HouseholdDetail>, ApiError> {
+    let id = record_id(&id, "户", "household")?;
+    let h = s.store.household(id).await?;
+    h.map(Json).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "household_not_found",
+            format!("未找到户 {id}"),
+            format!("household {id} not found"),
+        )
+    })
+}
+
+/// A resident with their key-population tags (in force and closed) and history.
+#[utoipa::path(get, path = "/api/v1/residents/{id}", tag = "register",
+    params(("id" = i64, Path, description = "Resident id")),
+    responses((status = 200, body = ResidentDetail), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn resident(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ResidentDetail>, ApiError> {
+    let id = record_id(&id, "人员", "resident")?;
+    let r = s.store.resident(id).await?;
+    r.map(Json).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "resident_not_found",
+            format!("未找到人员 {id}"),
+            format!("resident {id} not found"),
+        )
+    })
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct SearchQuery {
+    /// Region to search in (the caller's territory).
+    #[param(example = "510104018001")]
+    scope: Option<String>,
+    /// A name or its start, a full or masked identity number (`5101**********1234`), or a
+    /// full or masked phone (`138****1234`).
+    q: Option<String>,
+    /// At most this many results, 1 to 500 (default 50).
+    limit: Option<String>,
+}
+
+/// Find residents of a region by name, identity number or phone. Full numbers are matched by
+/// keyed hash and never stored or returned in clear.
+#[utoipa::path(get, path = "/api/v1/residents/search", tag = "register", params(SearchQuery),
+    responses((status = 200, body = ResidentList), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, description = "A full number was given but no data key is configured", body = crate::error::ErrorBody)))]
+pub async fn search(
+    State(s): State<AppState>,
+    Query(q): Query<SearchQuery>,
+) -> Result<Json<ResidentList>, ApiError> {
+    let limit = limit(q.limit.as_deref())?;
+    let scope = q.scope.as_deref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "scope_required",
+            "请用 scope 指定查找的区划",
+            "give the region to search in as scope",
+        )
+    })?;
+    let scope = existing_region(&s, scope).await?;
+    let today = Date::from_epoch_ms_cst(s.clock.now_ms());
+    let search = q.q.as_deref().and_then(|t| Search::parse(t, today)).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_search",
+            "请输入姓名（或其开头）、身份证号或手机号（完整或脱敏形式），不超过 40 个字符",
+            "give a name (or its start), an identity number or a phone (full or masked), at most 40 characters",
+        )
+    })?;
+    let items = s
+        .store
+        .search_residents(&scope, &search, s.vault.as_deref(), limit)
+        .await?;
+    Ok(Json(ResidentList { items }))
+}
