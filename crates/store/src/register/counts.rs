@@ -188,11 +188,12 @@ mod tests {
     #[test]
     fn a_delta_reaches_every_ancestor() {
         let mut c = Counts::default();
-        c.add("510104018000001002", RESIDENTS, 3);
-        c.add("510104018000001", RESIDENTS, -1);
+        c.add("510104018001001002", RESIDENTS, 3);
+        c.add("510104018001001", RESIDENTS, -1);
         let get = |code: &str| c.0.get(&(code.to_string(), RESIDENTS.to_string())).copied();
-        assert_eq!(get("510104018000001002"), Some(3));
-        assert_eq!(get("510104018000001"), Some(2));
+        assert_eq!(get("510104018001001002"), Some(3));
+        assert_eq!(get("510104018001001"), Some(2));
+        assert_eq!(get("510104018001"), Some(2));
         assert_eq!(get("510104018000"), Some(2));
         assert_eq!(get("510104000000"), Some(2));
         assert_eq!(get("510100000000"), Some(2));

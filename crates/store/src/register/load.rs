@@ -456,10 +456,16 @@ impl Writer {
             .collect();
         match self {
             Writer::Sqlite(mut c, _) => {
+                // Let the sorter use a second core for the index builds.
+                sqlx::query("PRAGMA threads = 2").execute(&mut *c).await?;
                 for sql in &creates {
                     sqlx::query(sql).execute(&mut *c).await?;
                 }
-                for sql in ["PRAGMA cache_size = -2000", "PRAGMA temp_store = DEFAULT"] {
+                for sql in [
+                    "PRAGMA cache_size = -2000",
+                    "PRAGMA temp_store = DEFAULT",
+                    "PRAGMA threads = 0",
+                ] {
                     sqlx::query(sql).execute(&mut *c).await?;
                 }
             }
