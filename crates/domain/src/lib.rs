@@ -2,6 +2,8 @@
 //! tessellation of Chengdu into streets, communities, grids and micro-grids, and the
 //! in-memory point-location index. Nothing here touches a database, a socket or a clock.
 
+pub mod access;
+pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod geocode;

@@ -2,10 +2,13 @@
 //! locator, one error type mapped to JSON in one place, Prometheus metrics, the OpenAPI
 //! document generated from the handlers, and the built-in web pages.
 
+pub mod auth;
 mod dto;
 mod error;
+pub mod json;
 pub mod metrics;
 pub mod openapi;
+pub mod ratelimit;
 mod routes;
 mod state;
 
@@ -26,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::regions::router())
         .merge(routes::locate::router())
         .merge(routes::register::router())
+        .merge(routes::session::router())
         .merge(routes::web::router())
         .merge(openapi::router())
         .fallback(routes::not_found)

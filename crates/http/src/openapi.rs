@@ -2,7 +2,7 @@
 //! A copy is committed at `docs/openapi.json`; a test fails when the two drift.
 
 use crate::AppState;
-use crate::routes::{health, locate, regions, register};
+use crate::routes::{health, locate, regions, register, session};
 use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::OpenApi;
@@ -15,9 +15,11 @@ use utoipa::OpenApi;
         regions::region, regions::children, regions::map, regions::grid,
         locate::locate,
         register::households, register::residents, register::counts, register::household, register::resident, register::search,
+        session::sign_in, session::sign_out, session::me,
     ),
     tags(
         (name = "territory", description = "Regions, grids and micro-grids; point lookup"),
+        (name = "access", description = "Signing in and out; who the caller is"),
         (name = "register", description = "Houses and people (先房后人): households, residents, key populations, counts"),
         (name = "operations", description = "Health, readiness and metrics"),
     )

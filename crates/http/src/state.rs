@@ -14,6 +14,27 @@ pub struct AppState {
     /// Seals and finds personal data; None when no data key is configured.
     pub vault: Option<Arc<Vault>>,
     pub clock: Arc<dyn Clock>,
+    pub limits: Arc<Limits>,
+    /// Mark cookies `Secure` (when served over HTTPS, directly or behind a proxy).
+    pub secure_cookies: bool,
+}
+
+/// Rate limits of the server, shared by all requests.
+#[derive(Debug)]
+pub struct Limits {
+    /// Sign-in attempts per user name.
+    pub sign_in_user: crate::ratelimit::RateLimiter,
+    /// Sign-in attempts per client address.
+    pub sign_in_address: crate::ratelimit::RateLimiter,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            sign_in_user: crate::ratelimit::RateLimiter::new(10, 60_000),
+            sign_in_address: crate::ratelimit::RateLimiter::new(30, 60_000),
+        }
+    }
 }
 
 /// The operating system's clock.
@@ -37,6 +58,8 @@ impl AppState {
             metrics: None,
             vault: None,
             clock: Arc::new(SystemClock),
+            limits: Arc::new(Limits::default()),
+            secure_cookies: false,
         }
     }
 

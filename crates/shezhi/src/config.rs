@@ -51,6 +51,10 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Print a new random data key.
     Keygen,
+    /// Users and roles.
+    Admin(AdminArgs),
+    /// The audit trail.
+    Audit(AuditArgs),
     /// Run a benchmark and print its report.
     Bench(BenchArgs),
     /// Print the OpenAPI document.
@@ -64,6 +68,39 @@ pub struct DemoArgs {
     pub fresh: bool,
     #[command(flatten)]
     pub register: RegisterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    #[command(subcommand)]
+    pub what: AdminWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminWhat {
+    /// Create a user; the password comes from the environment variable SHEZHI_NEW_PASSWORD.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// A role binding: `admin`, `grid_worker=510104018001001`, `unit_staff=UNITCODE`…
+        /// Repeat for several.
+        #[arg(long = "bind", required = true)]
+        bind: Vec<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub what: AuditWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditWhat {
+    /// Recompute the hash chain and report the first broken link.
+    Verify,
 }
 
 #[derive(Debug, Args)]

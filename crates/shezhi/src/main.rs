@@ -36,6 +36,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve => cmd::serve::run(&cfg, None).await,
             Command::Generate(args) => cmd::register::generate(&cfg, args).await,
+            Command::Admin(args) => cmd::admin::admin(&cfg, args).await,
+            Command::Audit(args) => cmd::admin::audit(&cfg, args).await,
             Command::Keygen => {
                 println!("{}", cmd::serve::new_key().to_hex());
                 Ok(())

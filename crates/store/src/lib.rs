@@ -3,6 +3,7 @@
 //! SQL is shared where the dialects agree; each backend keeps its own migration files,
 //! named the same.
 
+pub mod access;
 mod backend;
 mod error;
 mod migrate;

@@ -21,7 +21,11 @@ macro_rules! migration {
     };
 }
 
-const MIGRATIONS: &[Migration] = &[migration!("0001_territory"), migration!("0002_register")];
+const MIGRATIONS: &[Migration] = &[
+    migration!("0001_territory"),
+    migration!("0002_register"),
+    migration!("0003_access"),
+];
 
 impl Store {
     /// Apply every migration not yet recorded.

@@ -4,6 +4,7 @@ pub mod health;
 pub mod locate;
 pub mod regions;
 pub mod register;
+pub mod session;
 pub mod web;
 
 use crate::ApiError;

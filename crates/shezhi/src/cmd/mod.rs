@@ -1,5 +1,6 @@
 //! Subcommands and the error type that reaches the terminal.
 
+pub mod admin;
 pub mod bench;
 pub mod bench_load;
 pub mod import;
@@ -33,6 +34,8 @@ pub enum CliError {
     MissingKey,
     #[error("interrupted")]
     Interrupted,
+    #[error(transparent)]
+    AuditBroken(shezhi_domain::audit::BrokenLink),
 }
 
 impl CliError {
@@ -53,6 +56,7 @@ impl Bilingual for CliError {
             CliError::Rows(_) => "import_rejected",
             CliError::MissingKey => "data_key_missing",
             CliError::Interrupted => "interrupted",
+            CliError::AuditBroken(_) => "audit_chain_broken",
         }
     }
     fn zh(&self) -> String {
@@ -64,6 +68,7 @@ impl Bilingual for CliError {
             CliError::Rows(rows) => format!("导入被拒绝：{} 处错误，未导入任何数据", rows.len()),
             CliError::MissingKey => "未配置数据密钥。身份证号和手机号须加密保存：用 shezhi keygen 生成密钥，再以 --data-key-file 或环境变量 SHEZHI_DATA_KEY 提供".into(),
             CliError::Interrupted => "已中断；已写入的数据保留，再次运行同一命令即可继续".into(),
+            CliError::AuditBroken(b) => format!("审计链在第 {} 条断开：{b}", b.seq()),
         }
     }
     fn en(&self) -> String {
@@ -77,6 +82,7 @@ impl Bilingual for CliError {
             }
             CliError::MissingKey => "no data key configured: identity numbers and phones are stored encrypted; create a key with `shezhi keygen` and pass it with --data-key-file or SHEZHI_DATA_KEY".into(),
             CliError::Interrupted => "interrupted; what was written is kept, run the same command again to resume".into(),
+            CliError::AuditBroken(b) => format!("the audit chain breaks at entry {}: {b}", b.seq()),
         }
     }
 }

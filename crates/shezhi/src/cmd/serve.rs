@@ -28,6 +28,10 @@ pub async fn run(cfg: &Config, demo: Option<&RegisterArgs>) -> Result<(), CliErr
             return Err(CliError::Interrupted);
         }
     }
+    let accounts = match demo {
+        Some(_) => super::admin::seed_demo_accounts(&store).await?,
+        None => Vec::new(),
+    };
     let vault = match &key {
         Some(k) => {
             let v = Vault::new(k);
@@ -60,6 +64,11 @@ pub async fn run(cfg: &Config, demo: Option<&RegisterArgs>) -> Result<(), CliErr
         println!(
             "\n  社智在线 shezhi demo · 成都 Chengdu\n  web:     http://{addr}/\n  api:     http://{addr}/api/openapi.json\n  example: http://{addr}/api/v1/locate?lon=104.0657&lat=30.6595\n"
         );
+        println!("  accounts (password {}):", super::admin::DEMO_PASSWORD);
+        for (user, _, binding) in &accounts {
+            println!("    {user:<10} {binding}");
+        }
+        println!();
     }
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

@@ -82,7 +82,7 @@ CREATE TABLE resident_tags (
     note        TEXT
 );
 CREATE INDEX resident_tags_resident ON resident_tags (resident_id);
-CREATE INDEX resident_tags_cell ON resident_tags (cell_code, tag);
+CREATE INDEX resident_tags_tag ON resident_tags (tag, cell_code, resident_id);
 
 CREATE TABLE staff (
     id             BIGINT PRIMARY KEY,

@@ -461,7 +461,11 @@ impl Writer {
                 for sql in &creates {
                     sqlx::query(sql).execute(&mut *c).await?;
                 }
+                // Sampled statistics, so the planner can choose between the name and the region
+                // index of a search.
                 for sql in [
+                    "PRAGMA analysis_limit = 1000",
+                    "ANALYZE",
                     "PRAGMA cache_size = -2000",
                     "PRAGMA temp_store = DEFAULT",
                     "PRAGMA threads = 0",

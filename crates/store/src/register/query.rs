@@ -281,15 +281,20 @@ impl Store {
     ) -> Result<Page<ResidentSummary>, StoreError> {
         let (lo, hi) = region.subtree_range();
         let (cell, id) = cursor(after);
-        let tag_filter = if tag.is_some() {
-            " AND EXISTS (SELECT 1 FROM resident_tags t WHERE t.resident_id = r.id AND t.tag = $6 AND t.cleared_on IS NULL)"
+        // With a tag, walk the tag's index (tag, cell, resident) so that a rare key population
+        // of a large region is found without reading everyone else.
+        let sql = if tag.is_some() {
+            format!(
+                "SELECT {RESIDENT_COLUMNS} FROM resident_tags t JOIN residents r ON r.id = t.resident_id \
+                 WHERE t.tag = $6 AND t.cell_code >= $1 AND t.cell_code < $2 AND t.cleared_on IS NULL AND r.status = 'present' \
+                 AND (t.cell_code > $3 OR (t.cell_code = $3 AND t.resident_id > $4)) ORDER BY t.cell_code, t.resident_id LIMIT $5"
+            )
         } else {
-            " AND $6 = $6"
+            format!(
+                "SELECT {RESIDENT_COLUMNS} FROM residents r WHERE r.cell_code >= $1 AND r.cell_code < $2 AND r.status = 'present' \
+                 AND (r.cell_code > $3 OR (r.cell_code = $3 AND r.id > $4)) AND $6 = $6 ORDER BY r.cell_code, r.id LIMIT $5"
+            )
         };
-        let sql = format!(
-            "SELECT {RESIDENT_COLUMNS} FROM residents r WHERE r.cell_code >= $1 AND r.cell_code < $2 AND r.status = 'present' \
-             AND (r.cell_code > $3 OR (r.cell_code = $3 AND r.id > $4)){tag_filter} ORDER BY r.cell_code, r.id LIMIT $5"
-        );
         let mut items: Vec<ResidentSummary> = with_pool!(self, p => {
             sqlx::query(&sql).bind(lo.as_str()).bind(hi.as_str()).bind(cell.as_str()).bind(id).bind(limit).bind(tag.unwrap_or(""))
                 .fetch_all(p).await?
@@ -449,7 +454,7 @@ impl Store {
         let upper = format!("{b}{}", char::MAX);
         let sql = format!(
             "SELECT {RESIDENT_COLUMNS} FROM residents r WHERE r.cell_code >= $1 AND r.cell_code < $2 AND {condition} \
-             AND $6 = $6 ORDER BY CASE WHEN r.status = 'present' THEN 0 ELSE 1 END, r.name, r.id LIMIT $5"
+             AND $6 = $6 ORDER BY r.name, r.id LIMIT $5"
         );
         let mut items: Vec<ResidentSummary> = with_pool!(self, p => {
             sqlx::query(&sql).bind(lo.as_str()).bind(hi.as_str()).bind(a).bind(b.as_str()).bind(limit).bind(upper.as_str())

@@ -1,0 +1,176 @@
+//! Who is calling, decided once per request: an API token (`Authorization: Bearer …`), a
+//! browser session (the `shezhi_session` cookie, HttpOnly and SameSite=Strict, with the
+//! session's CSRF token required in `X-CSRF-Token` on every unsafe method), or nobody.
+//! Handlers then state the one action they need with [`Caller::require_in`] or
+//! [`Caller::reach`]; the decision itself lives in `shezhi_domain::access`.
+
+use crate::{ApiError, AppState};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode, header};
+use shezhi_domain::access::{Action, Grants, Reach, secret_hash};
+use shezhi_domain::territory::RegionCode;
+
+pub const SESSION_COOKIE: &str = "shezhi_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The signed-in user behind a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerUser {
+    pub id: i64,
+    pub resident_id: Option<i64>,
+}
+
+/// The caller of a request and what they may do.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    pub user: Option<CallerUser>,
+    pub grants: Grants,
+    /// The client's address, when the server knows it.
+    pub ip: Option<String>,
+}
+
+fn unauthenticated() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        "请先登录",
+        "sign in first",
+    )
+}
+
+pub fn forbidden(action: Action) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        format!("您没有在此范围内{}的权限", action.zh()),
+        format!("you may not {} here", action.as_str().replace('_', " ")),
+    )
+}
+
+impl Caller {
+    /// `user:<id>` or `anonymous`, for the audit trail and history.
+    pub fn actor(&self) -> String {
+        match &self.user {
+            Some(u) => format!("user:{}", u.id),
+            None => "anonymous".into(),
+        }
+    }
+
+    fn signed_in(&self) -> Result<(), ApiError> {
+        if self.user.is_some() {
+            Ok(())
+        } else {
+            Err(unauthenticated())
+        }
+    }
+
+    /// Allowed to take `action` on something in `region`; 401 when nobody is signed in, 403
+    /// otherwise.
+    pub fn require_in(&self, action: Action, region: &RegionCode) -> Result<(), ApiError> {
+        self.signed_in()?;
+        if self.grants.can(action, region) {
+            Ok(())
+        } else {
+            Err(forbidden(action))
+        }
+    }
+
+    /// Allowed to take `action` somewhere (for actions without a territory).
+    pub fn require(&self, action: Action) -> Result<(), ApiError> {
+        self.signed_in()?;
+        if self.grants.can_anywhere(action) {
+            Ok(())
+        } else {
+            Err(forbidden(action))
+        }
+    }
+
+    /// Where the caller may take `action`, for filtering lists in SQL.
+    pub fn reach(&self, action: Action) -> Result<Reach, ApiError> {
+        self.signed_in()?;
+        Ok(self.grants.reach(action))
+    }
+}
+
+fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn client_ip(parts: &Parts) -> Option<String> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Caller, ApiError> {
+        let now = s.clock.now_ms();
+        let ip = client_ip(parts);
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.strip_prefix("Bearer ").unwrap_or("").trim().to_string());
+        let user_id = if let Some(token) = bearer {
+            let id = if token.is_empty() {
+                None
+            } else {
+                s.store.api_token_user(&secret_hash(&token), now).await?
+            };
+            Some(id.ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    "API 令牌无效、已过期或已撤销",
+                    "the API token is invalid, expired or revoked",
+                )
+            })?)
+        } else if let Some(token) = cookie(parts, SESSION_COOKIE) {
+            match s.store.session(&secret_hash(token), now).await? {
+                None => None,
+                Some(session) => {
+                    let unsafe_method =
+                        !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+                    let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+                    if unsafe_method && sent != Some(session.csrf_token.as_str()) {
+                        return Err(ApiError::new(
+                            StatusCode::FORBIDDEN,
+                            "csrf_failed",
+                            "请求缺少有效的 CSRF 令牌，请刷新页面后重试",
+                            "the request lacks a valid CSRF token; reload the page and try again",
+                        ));
+                    }
+                    Some(session.user_id)
+                }
+            }
+        } else {
+            None
+        };
+        let Some(id) = user_id else {
+            return Ok(Caller {
+                user: None,
+                grants: Grants::default(),
+                ip,
+            });
+        };
+        let bindings = s.store.user_bindings(id).await?;
+        let resident_id = s.store.user_resident(id).await?;
+        Ok(Caller {
+            user: Some(CallerUser { id, resident_id }),
+            grants: Grants::new(bindings),
+            ip,
+        })
+    }
+}

@@ -1,0 +1,174 @@
+//! `shezhi admin create-user` and `shezhi audit verify`, and the demo's accounts: one per
+//! role, with a documented password, created on the demo's first start.
+
+use super::register::now_ms;
+use super::{CliError, open_store};
+use crate::config::{AdminArgs, AdminWhat, AuditArgs, AuditWhat, Config};
+use shezhi_domain::access::{Binding, Role, password};
+use shezhi_domain::territory::RegionCode;
+use shezhi_store::Store;
+use shezhi_store::access::{AuditCheck, AuditNote, HandlingUnit, NewUser};
+
+/// The demo accounts' password (printed at start; change it on any real deployment).
+pub const DEMO_PASSWORD: &str = "shezhi-demo-2026";
+
+fn salt() -> Result<[u8; 16], CliError> {
+    use rand::TryRngCore;
+    let mut s = [0u8; 16];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut s)
+        .map_err(|e| CliError::Config(format!("no operating system randomness: {e}")))?;
+    Ok(s)
+}
+
+fn hash(pw: &str) -> Result<String, CliError> {
+    password::check_policy(pw).map_err(|e| CliError::Config(e.to_string()))?;
+    password::hash(pw, &salt()?).map_err(|e| CliError::Config(e.to_string()))
+}
+
+/// `role` or `role=scope` or `unit_staff=UNITCODE`.
+pub fn parse_binding(s: &str) -> Result<Binding, CliError> {
+    let (role, target) = match s.split_once('=') {
+        Some((r, t)) => (r, Some(t)),
+        None => (s, None),
+    };
+    let role = Role::parse(role).ok_or_else(|| {
+        let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        CliError::Config(format!("unknown role {role:?}; one of {}", all.join(", ")))
+    })?;
+    let (scope, unit) = match (role, target) {
+        (Role::UnitStaff, Some(u)) => (None, Some(u.to_string())),
+        (_, Some(t)) => (
+            Some(RegionCode::parse(t).map_err(|e| CliError::Config(e.to_string()))?),
+            None,
+        ),
+        (r, None) if r.needs_scope() => {
+            return Err(CliError::Config(format!(
+                "role {} needs a scope: {}=REGION_CODE",
+                r.as_str(),
+                r.as_str()
+            )));
+        }
+        _ => (None, None),
+    };
+    Ok(Binding { role, scope, unit })
+}
+
+fn note(actor: &str, action: &str) -> AuditNote {
+    AuditNote {
+        at_ms: now_ms(),
+        actor: actor.into(),
+        action: action.into(),
+        target: String::new(),
+        region_code: None,
+        ip: None,
+        detail: serde_json::Value::Null,
+    }
+}
+
+pub async fn admin(cfg: &Config, args: AdminArgs) -> Result<(), CliError> {
+    match args.what {
+        AdminWhat::CreateUser {
+            username,
+            display_name,
+            bind,
+        } => {
+            let pw = std::env::var("SHEZHI_NEW_PASSWORD").map_err(|_| {
+                CliError::Config(
+                    "give the new user's password in the environment variable SHEZHI_NEW_PASSWORD"
+                        .into(),
+                )
+            })?;
+            let bindings = bind
+                .iter()
+                .map(|b| parse_binding(b))
+                .collect::<Result<Vec<_>, _>>()?;
+            let store = open_store(cfg, cfg.database_url()).await?;
+            let user = NewUser {
+                display_name: display_name.unwrap_or_else(|| username.clone()),
+                username,
+                password_hash: hash(&pw)?,
+                resident_id: None,
+                bindings,
+            };
+            let id = store.create_user(&user, &note("cli", "user_created")).await;
+            store.close().await;
+            println!("created user {} (id {})", user.username, id?);
+            Ok(())
+        }
+    }
+}
+
+pub async fn audit(cfg: &Config, args: AuditArgs) -> Result<(), CliError> {
+    match args.what {
+        AuditWhat::Verify => {
+            let store = open_store(cfg, cfg.database_url()).await?;
+            let check = store.verify_audit().await;
+            store.close().await;
+            match check? {
+                AuditCheck::Intact { entries, last_hash } => {
+                    println!(
+                        "审计链完整 audit chain intact: {entries} entries, last hash {last_hash}"
+                    );
+                    Ok(())
+                }
+                AuditCheck::Broken(b) => Err(CliError::AuditBroken(b)),
+            }
+        }
+    }
+}
+
+/// The demo's accounts, one per role, in 锦江区 (created once).
+pub async fn seed_demo_accounts(
+    store: &Store,
+) -> Result<Vec<(String, &'static str, String)>, CliError> {
+    let community = "510104018001";
+    let grid = "510104018001001";
+    let units = [HandlingUnit {
+        code: "510104-CG".into(),
+        name: "锦江区城市管理局".into(),
+        kind: "department".into(),
+        region_code: "510104000000".into(),
+    }];
+    let accounts: Vec<(&str, &str, String)> = vec![
+        ("admin", "系统管理员", "admin".into()),
+        ("wangge", "网格员 王格", format!("grid_worker={grid}")),
+        (
+            "shequ",
+            "社区工作者 舒秋",
+            format!("community_staff={community}"),
+        ),
+        (
+            "jiedao",
+            "街道工作人员 杰道",
+            "street_staff=510104018000".into(),
+        ),
+        ("zhihui", "锦江区指挥中心", "command=510104000000".into()),
+        ("chengguan", "城管局 程关", "unit_staff=510104-CG".into()),
+        ("tiaojie", "调解员 陶洁", "mediator".into()),
+        ("jumin", "居民 朱敏", "resident".into()),
+    ];
+    let mut out = Vec::new();
+    if store.user_by_username("admin").await?.is_some() {
+        for (u, _, b) in &accounts {
+            out.push((u.to_string(), DEMO_PASSWORD, b.clone()));
+        }
+        return Ok(out);
+    }
+    store.put_units(&units).await?;
+    let pw = hash(DEMO_PASSWORD)?;
+    for (username, name, bind) in &accounts {
+        let user = NewUser {
+            username: (*username).into(),
+            display_name: (*name).into(),
+            password_hash: pw.clone(),
+            resident_id: None,
+            bindings: vec![parse_binding(bind)?],
+        };
+        store
+            .create_user(&user, &note("system:demo", "user_created"))
+            .await?;
+        out.push((username.to_string(), DEMO_PASSWORD, bind.clone()));
+    }
+    Ok(out)
+}

@@ -1,0 +1,133 @@
+//! The audit trail in the database: entries appended inside the transaction of the change
+//! they record (so a change and its entry commit or vanish together), chained by hash
+//! through the single `audit_head` row that every append updates first (its lock orders the
+//! chain), and checked end to end by [`Store::verify_audit`].
+
+use crate::StoreError;
+use crate::backend::{Store, with_pool};
+use shezhi_domain::audit::{AuditEntry, BrokenLink, Verifier};
+use sqlx::Row;
+
+/// What to record. `detail` holds the state before and after, or what was viewed.
+#[derive(Debug, Clone)]
+pub struct AuditNote {
+    pub at_ms: i64,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub region_code: Option<String>,
+    pub ip: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+/// Append `$note` to the chain inside the transaction `$tx` (either backend).
+macro_rules! audit_append {
+    ($tx:expr, $note:expr) => {{
+        let note: &$crate::access::audit::AuditNote = &$note;
+        // Taking the head first locks it (row lock on PostgreSQL, the write lock on SQLite).
+        let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+            .fetch_one(&mut *$tx)
+            .await?;
+        let seq: i64 = sqlx::Row::try_get(&head, 0)?;
+        let prev: String = sqlx::Row::try_get(&head, 1)?;
+        let entry = shezhi_domain::audit::AuditEntry {
+            seq,
+            at_ms: note.at_ms,
+            actor: note.actor.clone(),
+            action: note.action.clone(),
+            target: note.target.clone(),
+            region_code: note.region_code.clone(),
+            ip: note.ip.clone(),
+            detail: note.detail.to_string(),
+        };
+        let hash = shezhi_domain::audit::link_hash(&prev, &entry);
+        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+            .bind(hash.as_str())
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at_ms, actor, action, target, region_code, ip, detail, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(seq)
+        .bind(entry.at_ms)
+        .bind(entry.actor.as_str())
+        .bind(entry.action.as_str())
+        .bind(entry.target.as_str())
+        .bind(entry.region_code.as_deref())
+        .bind(entry.ip.as_deref())
+        .bind(entry.detail.as_str())
+        .bind(prev.as_str())
+        .bind(hash.as_str())
+        .execute(&mut *$tx)
+        .await?;
+        seq
+    }};
+}
+pub(crate) use audit_append;
+
+/// The outcome of checking the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditCheck {
+    /// Every entry links; the count and the last hash.
+    Intact { entries: u64, last_hash: String },
+    /// The first entry that does not fit.
+    Broken(BrokenLink),
+}
+
+const VERIFY_PAGE: i64 = 10_000;
+
+impl Store {
+    /// Record an event that changes nothing else (a sign-in, an unmasked view).
+    pub async fn audit(&self, note: &AuditNote) -> Result<i64, StoreError> {
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let seq = audit_append!(tx, *note);
+            tx.commit().await?;
+            Ok(seq)
+        })
+    }
+
+    /// Recompute the whole chain, a page at a time, and report the first broken link.
+    pub async fn verify_audit(&self) -> Result<AuditCheck, StoreError> {
+        let mut v = Verifier::default();
+        let mut after = 0i64;
+        loop {
+            let page: Vec<(AuditEntry, String, String)> = with_pool!(self, p => {
+                sqlx::query("SELECT seq, at_ms, actor, action, target, region_code, ip, detail, prev_hash, hash \
+                             FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")
+                    .bind(after).bind(VERIFY_PAGE).fetch_all(p).await?
+                    .iter()
+                    .map(|r| Ok((AuditEntry {
+                        seq: r.try_get(0)?, at_ms: r.try_get(1)?, actor: r.try_get(2)?, action: r.try_get(3)?,
+                        target: r.try_get(4)?, region_code: r.try_get(5)?, ip: r.try_get(6)?, detail: r.try_get(7)?,
+                    }, r.try_get(8)?, r.try_get(9)?)))
+                    .collect::<Result<Vec<_>, sqlx::Error>>()?
+            });
+            let Some(last) = page.last() else { break };
+            after = last.0.seq;
+            for (e, prev, hash) in &page {
+                if let Err(b) = v.push(e, prev, hash) {
+                    return Ok(AuditCheck::Broken(b));
+                }
+            }
+        }
+        // The head must agree with the last entry: removing the newest entries is tampering too.
+        let (head_seq, head_hash): (i64, String) = with_pool!(self, p => {
+            let r = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(p).await?;
+            (r.try_get(0)?, r.try_get(1)?)
+        });
+        let (n, last) = v.done();
+        Ok(if n as i64 != head_seq || last != head_hash {
+            AuditCheck::Broken(BrokenLink::Truncated {
+                last: n as i64,
+                head: head_seq,
+            })
+        } else {
+            AuditCheck::Intact {
+                entries: n,
+                last_hash: last.to_string(),
+            }
+        })
+    }
+}

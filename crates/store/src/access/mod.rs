@@ -1,0 +1,8 @@
+//! Identity and access in the database: users and role bindings, sessions and API tokens,
+//! handling units, and the hash-chained audit trail.
+
+pub mod audit;
+mod users;
+
+pub use audit::{AuditCheck, AuditNote};
+pub use users::{HandlingUnit, NewUser, SessionRecord, UserRecord};

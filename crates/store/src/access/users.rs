@@ -1,0 +1,270 @@
+//! Users, their role bindings, handling units, sign-in failures and lockout, browser sessions
+//! and API tokens. Secrets are stored only as hashes: Argon2id for passwords, SHA-256 for the
+//! random session and API tokens (which carry 256 bits of randomness).
+
+use super::audit::{AuditNote, audit_append};
+use crate::StoreError;
+use crate::backend::{Store, with_pool};
+use shezhi_domain::access::{Binding, Role};
+use shezhi_domain::territory::RegionCode;
+use sqlx::Row;
+
+/// A user as stored (the password hash never leaves the store's callers' sign-in path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub resident_id: Option<i64>,
+    pub status: String,
+    pub failed_logins: i32,
+    pub locked_until_ms: i64,
+}
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub resident_id: Option<i64>,
+    pub bindings: Vec<Binding>,
+}
+
+/// A handling unit (department, utility, property company, street or community office).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HandlingUnit {
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub region_code: String,
+}
+
+/// A live browser session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub user_id: i64,
+    pub csrf_token: String,
+    pub expires_at_ms: i64,
+}
+
+fn binding_from(
+    role: &str,
+    scope: Option<String>,
+    unit: Option<String>,
+) -> Result<Binding, StoreError> {
+    let bad = |w: String| StoreError::Corrupt(format!("role binding: {w}"));
+    Ok(Binding {
+        role: Role::parse(role).ok_or_else(|| bad(format!("role {role}")))?,
+        scope: scope
+            .map(|s| RegionCode::parse(&s))
+            .transpose()
+            .map_err(|e| bad(e.to_string()))?,
+        unit,
+    })
+}
+
+impl Store {
+    /// Create a user with their bindings, audited in the same transaction.
+    pub async fn create_user(&self, u: &NewUser, audit: &AuditNote) -> Result<i64, StoreError> {
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let taken = sqlx::query("SELECT id FROM users WHERE username = $1").bind(u.username.as_str()).fetch_optional(&mut *tx).await?;
+            if taken.is_some() {
+                return Err(StoreError::refused(
+                    "username_taken",
+                    format!("用户名“{}”已被使用", u.username),
+                    format!("username {:?} is already taken", u.username),
+                ));
+            }
+            let id: i64 = sqlx::query("UPDATE id_sequences SET next_id = next_id + 1 WHERE name = 'users' RETURNING next_id - 1")
+                .fetch_one(&mut *tx).await?.try_get(0)?;
+            sqlx::query("INSERT INTO users (id, username, display_name, password_hash, resident_id, status, created_at_ms) \
+                         VALUES ($1, $2, $3, $4, $5, 'active', $6)")
+                .bind(id).bind(u.username.as_str()).bind(u.display_name.as_str()).bind(u.password_hash.as_str())
+                .bind(u.resident_id).bind(audit.at_ms)
+                .execute(&mut *tx).await?;
+            for b in &u.bindings {
+                let bid: i64 = sqlx::query("UPDATE id_sequences SET next_id = next_id + 1 WHERE name = 'role_bindings' RETURNING next_id - 1")
+                    .fetch_one(&mut *tx).await?.try_get(0)?;
+                sqlx::query("INSERT INTO role_bindings (id, user_id, role, scope_code, unit_code, granted_at_ms, granted_by) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(bid).bind(id).bind(b.role.as_str()).bind(b.scope.as_ref().map(|s| s.as_str()))
+                    .bind(b.unit.as_deref()).bind(audit.at_ms).bind(audit.actor.as_str())
+                    .execute(&mut *tx).await?;
+            }
+            let mut note = audit.clone();
+            note.target = format!("user:{id}");
+            note.detail = serde_json::json!({
+                "before": null,
+                "after": {
+                    "username": u.username, "display_name": u.display_name,
+                    "bindings": u.bindings.iter().map(|b| serde_json::json!({
+                        "role": b.role.as_str(), "scope": b.scope.as_ref().map(|s| s.as_str()), "unit": b.unit,
+                    })).collect::<Vec<_>>(),
+                },
+            });
+            audit_append!(tx, note);
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        with_pool!(self, p => {
+            sqlx::query("SELECT id, username, display_name, password_hash, resident_id, status, failed_logins, locked_until_ms \
+                         FROM users WHERE username = $1")
+                .bind(username).fetch_optional(p).await?
+                .map(|r| Ok(UserRecord {
+                    id: r.try_get(0)?, username: r.try_get(1)?, display_name: r.try_get(2)?, password_hash: r.try_get(3)?,
+                    resident_id: r.try_get(4)?, status: r.try_get(5)?, failed_logins: r.try_get(6)?, locked_until_ms: r.try_get(7)?,
+                }))
+                .transpose()
+                .map_err(|e: sqlx::Error| StoreError::from(e))
+        })
+    }
+
+    pub async fn user_bindings(&self, user_id: i64) -> Result<Vec<Binding>, StoreError> {
+        let rows: Vec<(String, Option<String>, Option<String>)> = with_pool!(self, p => {
+            sqlx::query("SELECT role, scope_code, unit_code FROM role_bindings WHERE user_id = $1 ORDER BY id")
+                .bind(user_id).fetch_all(p).await?
+                .iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        rows.into_iter()
+            .map(|(r, s, u)| binding_from(&r, s, u))
+            .collect()
+    }
+
+    /// The resident record a user is (for residents' own records), if any.
+    pub async fn user_resident(&self, user_id: i64) -> Result<Option<i64>, StoreError> {
+        with_pool!(self, p => {
+            Ok(sqlx::query("SELECT resident_id FROM users WHERE id = $1")
+                .bind(user_id).fetch_optional(p).await?
+                .map(|r| r.try_get::<Option<i64>, _>(0))
+                .transpose()?
+                .flatten())
+        })
+    }
+
+    /// Count a failed sign-in; after `lock_after` failures in a row the account is locked
+    /// until `now + lock_ms`. Returns the failures so far.
+    pub async fn record_login_failure(
+        &self,
+        user_id: i64,
+        now_ms: i64,
+        lock_after: i32,
+        lock_ms: i64,
+    ) -> Result<i32, StoreError> {
+        with_pool!(self, p => {
+            let n: i32 = sqlx::query("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins")
+                .bind(user_id).fetch_one(p).await?.try_get(0)?;
+            if n >= lock_after {
+                sqlx::query("UPDATE users SET locked_until_ms = $1, failed_logins = 0 WHERE id = $2")
+                    .bind(now_ms + lock_ms).bind(user_id).execute(p).await?;
+            }
+            Ok(n)
+        })
+    }
+
+    pub async fn record_login_success(&self, user_id: i64) -> Result<(), StoreError> {
+        with_pool!(self, p => sqlx::query("UPDATE users SET failed_logins = 0 WHERE id = $1").bind(user_id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn create_session(
+        &self,
+        token_hash: &[u8],
+        user_id: i64,
+        csrf: &str,
+        now_ms: i64,
+        expires_at_ms: i64,
+        ip: Option<&str>,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, p => {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND expires_at_ms < $2").bind(user_id).bind(now_ms).execute(p).await?;
+            sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf_token, created_at_ms, expires_at_ms, ip) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(token_hash).bind(user_id).bind(csrf).bind(now_ms).bind(expires_at_ms).bind(ip)
+                .execute(p).await?;
+        });
+        Ok(())
+    }
+
+    /// The session with this token hash, if it has not expired.
+    pub async fn session(
+        &self,
+        token_hash: &[u8],
+        now_ms: i64,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        with_pool!(self, p => {
+            sqlx::query("SELECT s.user_id, s.csrf_token, s.expires_at_ms FROM sessions s JOIN users u ON u.id = s.user_id \
+                         WHERE s.token_hash = $1 AND s.expires_at_ms > $2 AND u.status = 'active'")
+                .bind(token_hash).bind(now_ms).fetch_optional(p).await?
+                .map(|r| Ok(SessionRecord { user_id: r.try_get(0)?, csrf_token: r.try_get(1)?, expires_at_ms: r.try_get(2)? }))
+                .transpose()
+                .map_err(|e: sqlx::Error| StoreError::from(e))
+        })
+    }
+
+    pub async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
+        with_pool!(self, p => sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn create_api_token(
+        &self,
+        user_id: i64,
+        name: &str,
+        token_hash: &[u8],
+        audit: &AuditNote,
+        expires_at_ms: Option<i64>,
+    ) -> Result<i64, StoreError> {
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let id: i64 = sqlx::query("UPDATE id_sequences SET next_id = next_id + 1 WHERE name = 'api_tokens' RETURNING next_id - 1")
+                .fetch_one(&mut *tx).await?.try_get(0)?;
+            sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(id).bind(user_id).bind(name).bind(token_hash).bind(audit.at_ms).bind(expires_at_ms)
+                .execute(&mut *tx).await?;
+            let mut note = audit.clone();
+            note.target = format!("api_token:{id}");
+            note.detail = serde_json::json!({"before": null, "after": {"user_id": user_id, "name": name, "expires_at_ms": expires_at_ms}});
+            audit_append!(tx, note);
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
+    /// The user an API token belongs to, if it is valid now.
+    pub async fn api_token_user(
+        &self,
+        token_hash: &[u8],
+        now_ms: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        with_pool!(self, p => {
+            sqlx::query("SELECT t.user_id FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 \
+                         AND t.revoked_at_ms IS NULL AND (t.expires_at_ms IS NULL OR t.expires_at_ms > $2) AND u.status = 'active'")
+                .bind(token_hash).bind(now_ms).fetch_optional(p).await?
+                .map(|r| r.try_get::<i64, _>(0))
+                .transpose()
+                .map_err(StoreError::from)
+        })
+    }
+
+    /// Insert or rename handling units.
+    pub async fn put_units(&self, units: &[HandlingUnit]) -> Result<(), StoreError> {
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for u in units {
+                sqlx::query("INSERT INTO handling_units (code, name, kind, region_code) VALUES ($1, $2, $3, $4) \
+                             ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, region_code = excluded.region_code")
+                    .bind(u.code.as_str()).bind(u.name.as_str()).bind(u.kind.as_str()).bind(u.region_code.as_str())
+                    .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+}
