@@ -137,6 +137,14 @@ async fn sign_in_sets_a_safe_cookie_and_csrf_guards_changes(store: Store) {
         .unwrap_or_else(|e| panic!("{e}"));
     let (_, _, me) = call(&app, me).await;
     assert_eq!(me["user_id"], Value::Null, "the session is gone");
+    // A stale cookie does not stand in the way of signing in again.
+    let mut again = sign_in("wangge", PASSWORD);
+    again.headers_mut().insert(
+        header::COOKIE,
+        session.parse().unwrap_or_else(|e| panic!("{e}")),
+    );
+    let (status, _, body) = call(&app, again).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     // Sign-in and sign-out were audited, and the chain holds.
     assert!(
         matches!(store.verify_audit().await.unwrap_or_else(|e| panic!("{e}")), AuditCheck::Intact { entries, .. } if entries >= 2)

@@ -3,7 +3,7 @@
 //! Failures are counted: five in a row lock the account for fifteen minutes, and sign-in
 //! attempts are rate-limited per user name and per address.
 
-use crate::auth::{Caller, SESSION_COOKIE};
+use crate::auth::{Caller, ClientIp, SESSION_COOKIE};
 use crate::json::ApiJson;
 use crate::{ApiError, AppState};
 use axum::extract::State;
@@ -93,11 +93,11 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2hlemhpLWR1bW15LXNhbHQ
         (status = 429, body = crate::error::ErrorBody)))]
 pub async fn sign_in(
     State(s): State<AppState>,
-    caller: Caller,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<SignIn>,
 ) -> Result<(HeaderMap, Json<SessionInfo>), ApiError> {
+    // Not the `Caller` extractor: a stale session cookie must not stand in the way of signing in.
     let now = s.clock.now_ms();
-    let ip = caller.ip.clone();
     if !s.limits.sign_in_user.allow(&body.username, now)
         || !s
             .limits
