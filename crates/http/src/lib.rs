@@ -4,6 +4,7 @@
 
 pub mod auth;
 mod dto;
+pub mod endpoints;
 mod error;
 pub mod json;
 pub mod metrics;
@@ -13,7 +14,7 @@ mod routes;
 mod state;
 
 pub use error::ApiError;
-pub use state::AppState;
+pub use state::{AppState, Limits};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -29,10 +30,15 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::regions::router())
         .merge(routes::locate::router())
         .merge(routes::register::router())
+        .merge(routes::register_edit::router())
         .merge(routes::session::router())
         .merge(routes::web::router())
         .merge(openapi::router())
         .fallback(routes::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::limit_anonymous,
+        ))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(TraceLayer::new_for_http())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

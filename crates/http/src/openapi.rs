@@ -2,7 +2,7 @@
 //! A copy is committed at `docs/openapi.json`; a test fails when the two drift.
 
 use crate::AppState;
-use crate::routes::{health, locate, regions, register, session};
+use crate::routes::{health, locate, regions, register, register_edit, session};
 use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::OpenApi;
@@ -15,6 +15,7 @@ use utoipa::OpenApi;
         regions::region, regions::children, regions::map, regions::grid,
         locate::locate,
         register::households, register::residents, register::counts, register::household, register::resident, register::search,
+        register_edit::reveal, register_edit::set_tag, register_edit::clear_tag,
         session::sign_in, session::sign_out, session::me,
     ),
     tags(
@@ -26,18 +27,26 @@ use utoipa::OpenApi;
 )]
 pub struct ApiDoc;
 
+/// The document as the handlers describe it, before access annotations.
+pub fn raw() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The served document: the handlers' description annotated with each endpoint's access.
+pub fn value() -> serde_json::Value {
+    let mut v = serde_json::to_value(raw()).unwrap_or_default();
+    crate::endpoints::annotate(&mut v);
+    v
+}
+
 /// The document as pretty JSON with a trailing newline (the committed form).
 pub fn document() -> String {
-    let mut s = ApiDoc::openapi()
-        .to_pretty_json()
+    let mut s = serde_json::to_string_pretty(&value())
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/api/openapi.json",
-        get(|| async { Json(ApiDoc::openapi()) }),
-    )
+    Router::new().route("/api/openapi.json", get(|| async { Json(value()) }))
 }

@@ -45,6 +45,43 @@ impl RateLimiter {
     }
 }
 
+/// Middleware: requests without a session cookie or token (anonymous callers of the public
+/// endpoints) are limited per client address; health probes are exempt.
+pub async fn limit_anonymous(
+    axum::extract::State(s): axum::extract::State<crate::AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let path = req.uri().path();
+    let exempt = matches!(path, "/healthz" | "/readyz" | "/metrics");
+    let has_credentials = req.headers().contains_key(header::AUTHORIZATION)
+        || req
+            .headers()
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains(crate::auth::SESSION_COOKIE));
+    if !exempt && !has_credentials {
+        let ip = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        if !s.limits.anonymous_address.allow(&ip, s.clock.now_ms()) {
+            return crate::ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "请求过于频繁，请稍后再试",
+                "too many requests; try again later",
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::RateLimiter;

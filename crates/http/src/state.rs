@@ -26,6 +26,8 @@ pub struct Limits {
     pub sign_in_user: crate::ratelimit::RateLimiter,
     /// Sign-in attempts per client address.
     pub sign_in_address: crate::ratelimit::RateLimiter,
+    /// Requests without credentials per client address.
+    pub anonymous_address: crate::ratelimit::RateLimiter,
 }
 
 impl Default for Limits {
@@ -33,6 +35,7 @@ impl Default for Limits {
         Limits {
             sign_in_user: crate::ratelimit::RateLimiter::new(10, 60_000),
             sign_in_address: crate::ratelimit::RateLimiter::new(30, 60_000),
+            anonymous_address: crate::ratelimit::RateLimiter::new(600, 60_000),
         }
     }
 }
@@ -70,6 +73,11 @@ impl AppState {
 
     pub fn with_vault(mut self, v: Option<Arc<Vault>>) -> AppState {
         self.vault = v;
+        self
+    }
+
+    pub fn with_limits(mut self, l: Limits) -> AppState {
+        self.limits = Arc::new(l);
         self
     }
 

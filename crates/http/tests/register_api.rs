@@ -13,7 +13,8 @@ use shezhi_store::{Store, on_both_backends};
 use std::sync::Arc;
 
 mod common;
-use common::{assert_error, get, state};
+use common::{assert_error, get, state, token_for, with_token};
+use shezhi_domain::access::{Binding, Role};
 
 const COMMUNITY: &str = "510104018001";
 const NOW_MS: i64 = 1_795_400_000_000;
@@ -49,7 +50,19 @@ async fn app(store: &Store, with_key: bool) -> (axum::Router, Vec<String>) {
     let st = st
         .with_clock(Arc::new(FixedClock::new(NOW_MS)))
         .with_vault(with_key.then(vault));
-    (router(st), secrets)
+    // A street worker of the community's street: sees this community and its (empty) sisters.
+    let token = token_for(
+        store,
+        "street",
+        vec![Binding {
+            role: Role::StreetStaff,
+            scope: RegionCode::parse("510104018000").ok(),
+            unit: None,
+        }],
+        None,
+    )
+    .await;
+    (with_token(router(st), &token), secrets)
 }
 
 fn assert_no_secret(body: &Value, secrets: &[String]) {

@@ -15,6 +15,7 @@ const COMMUNITY: &str = "510104018001";
 const STAMP: Stamp<'static> = Stamp {
     actor: "user:test",
     now_ms: 1_795_000_000_000,
+    ip: Some("192.0.2.7"),
 };
 
 fn code(s: &str) -> RegionCode {
@@ -85,7 +86,7 @@ async fn a_move_keeps_the_old_address_in_history(store: Store) {
     loaded(&store).await;
     let region = code(COMMUNITY);
     let page = store
-        .households_in(&region, None, 500)
+        .households_in(std::slice::from_ref(&region), None, 500)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let first = page
@@ -143,7 +144,7 @@ async fn deaths_and_births_keep_history(store: Store) {
     let v = vault();
     let region = code(COMMUNITY);
     let over80 = store
-        .residents_in(&region, Some("over_80"), None, 50)
+        .residents_in(std::slice::from_ref(&region), Some("over_80"), None, 50)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let elder = over80
@@ -190,7 +191,7 @@ async fn deaths_and_births_keep_history(store: Store) {
 
     // A birth in a household still living there.
     let family = store
-        .households_in(&region, None, 50)
+        .households_in(std::slice::from_ref(&region), None, 50)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let home = family
@@ -226,12 +227,12 @@ async fn deaths_and_births_keep_history(store: Store) {
     for q in [id.as_str().to_string(), id.masked(), "张小".to_string()] {
         let s = Search::parse(&q, day("2026-11-23")).unwrap_or_else(|| panic!("{q}"));
         let found = store
-            .search_residents(&region, &s, Some(&v), 20)
+            .search_residents(std::slice::from_ref(&region), &s, Some(&v), 20)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(found.iter().any(|r| r.id == baby), "{q:?} finds the baby");
         let elsewhere = store
-            .search_residents(&code("510104018002"), &s, Some(&v), 20)
+            .search_residents(&[code("510104018002")], &s, Some(&v), 20)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(
@@ -278,7 +279,7 @@ async fn tags_and_new_households(store: Store) {
     let v = vault();
     let region = code(COMMUNITY);
     let people = store
-        .residents_in(&region, None, None, 10)
+        .residents_in(std::slice::from_ref(&region), None, None, 10)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let r = people.items[3].clone();
@@ -308,7 +309,7 @@ async fn tags_and_new_households(store: Store) {
     assert_counts(&store, &r.cell_code).await;
 
     let households = store
-        .households_in(&region, None, 1)
+        .households_in(std::slice::from_ref(&region), None, 1)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let room = households.items[0].room_id;
@@ -354,7 +355,7 @@ async fn tags_and_new_households(store: Store) {
     let mut cursor: Option<String> = None;
     loop {
         let page = store
-            .households_in(&region, cursor.as_deref(), 97)
+            .households_in(std::slice::from_ref(&region), cursor.as_deref(), 97)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         for x in &page.items {

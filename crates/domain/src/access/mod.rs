@@ -104,15 +104,7 @@ impl Grants {
                 Some(s) => scopes.push(s.clone()),
             }
         }
-        scopes.sort();
-        scopes.dedup();
-        // Drop scopes inside another; sorted order puts a prefix before its subtree.
-        let mut minimal: Vec<RegionCode> = Vec::new();
-        for s in scopes {
-            if !minimal.iter().any(|m| m.contains(&s)) {
-                minimal.push(s);
-            }
-        }
+        let minimal = RegionCode::disjoint(scopes);
         if minimal.is_empty() {
             Reach::None
         } else {

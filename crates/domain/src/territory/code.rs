@@ -173,6 +173,21 @@ impl RegionCode {
     }
 
     /// The parent code implied by the code's structure (None for the city).
+    /// The regions with those inside another dropped, in code order: disjoint subtrees whose
+    /// code ranges follow one another.
+    pub fn disjoint(mut codes: Vec<RegionCode>) -> Vec<RegionCode> {
+        codes.sort();
+        codes.dedup();
+        // Sorted order puts a region before its subtree.
+        let mut out: Vec<RegionCode> = Vec::new();
+        for c in codes {
+            if !out.iter().any(|o| o.contains(&c)) {
+                out.push(c);
+            }
+        }
+        out
+    }
+
     pub fn parent(&self) -> Option<RegionCode> {
         let s = self.0.as_str();
         let p = match self.level() {

@@ -4,6 +4,7 @@ pub mod health;
 pub mod locate;
 pub mod regions;
 pub mod register;
+pub mod register_edit;
 pub mod session;
 pub mod web;
 

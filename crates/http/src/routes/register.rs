@@ -3,12 +3,14 @@
 //! and live counts per region.
 
 use super::parse_code;
+use crate::auth::Caller;
 use crate::dto::{HouseholdPage, RegionCounts, ResidentList, ResidentPage};
 use crate::{ApiError, AppState};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
+use shezhi_domain::access::Action;
 use shezhi_domain::people::{Date, KeyTag};
 use shezhi_store::register::{HouseholdDetail, ResidentDetail, Search};
 
@@ -21,6 +23,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/residents/search", get(search))
         .route("/api/v1/residents/{id}", get(resident))
 }
+
+/// What the register's read endpoints need.
+pub const VIEW: Action = Action::ViewRegister;
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 500;
@@ -55,7 +60,7 @@ fn limit(raw: Option<&str>) -> Result<i64, ApiError> {
     }
 }
 
-fn record_id(raw: &str, what_zh: &str, what_en: &str) -> Result<i64, ApiError> {
+pub(crate) fn record_id(raw: &str, what_zh: &str, what_en: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -66,7 +71,7 @@ fn record_id(raw: &str, what_zh: &str, what_en: &str) -> Result<i64, ApiError> {
     })
 }
 
-async fn existing_region(
+pub(crate) async fn existing_region(
     s: &AppState,
     raw: &str,
 ) -> Result<shezhi_domain::territory::RegionCode, ApiError> {
@@ -83,14 +88,17 @@ async fn existing_region(
     responses((status = 200, body = HouseholdPage), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn households(
     State(s): State<AppState>,
+    caller: Caller,
     Path(code): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<HouseholdPage>, ApiError> {
+    caller.require_signed_in()?;
     let limit = limit(q.limit.as_deref())?;
     let code = existing_region(&s, &code).await?;
+    let scopes = caller.within(VIEW, &code)?;
     let page = s
         .store
-        .households_in(&code, q.cursor.as_deref(), limit)
+        .households_in(&scopes, q.cursor.as_deref(), limit)
         .await?;
     Ok(Json(HouseholdPage {
         items: page.items,
@@ -104,9 +112,11 @@ pub async fn households(
     responses((status = 200, body = ResidentPage), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn residents(
     State(s): State<AppState>,
+    caller: Caller,
     Path(code): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<ResidentPage>, ApiError> {
+    caller.require_signed_in()?;
     let limit = limit(q.limit.as_deref())?;
     let tag = match q.tag.as_deref() {
         None => None,
@@ -124,9 +134,10 @@ pub async fn residents(
         })?),
     };
     let code = existing_region(&s, &code).await?;
+    let scopes = caller.within(VIEW, &code)?;
     let page = s
         .store
-        .residents_in(&code, tag.map(KeyTag::as_str), q.cursor.as_deref(), limit)
+        .residents_in(&scopes, tag.map(KeyTag::as_str), q.cursor.as_deref(), limit)
         .await?;
     Ok(Json(ResidentPage {
         items: page.items,
@@ -141,9 +152,12 @@ pub async fn residents(
     responses((status = 200, body = RegionCounts), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn counts(
     State(s): State<AppState>,
+    caller: Caller,
     Path(code): Path<String>,
 ) -> Result<Json<RegionCounts>, ApiError> {
+    caller.require_signed_in()?;
     let code = existing_region(&s, &code).await?;
+    caller.require_in(VIEW, &code)?;
     let counts = s.store.region_counts(&code).await?;
     Ok(Json(RegionCounts {
         code: code.as_str().to_string(),
@@ -157,10 +171,18 @@ pub async fn counts(
     responses((status = 200, body = HouseholdDetail), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn household(
     State(s): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<HouseholdDetail>, ApiError> {
+    caller.require_signed_in()?;
     let id = record_id(&id, "户", "household")?;
-    let h = s.store.household(id).await?;
+    // Out of reach answers exactly like missing: existence itself is not for others to know.
+    let h = s.store.household(id).await?.filter(|h| {
+        caller.may(VIEW, &h.household.cell_code)
+            || caller
+                .resident_id()
+                .is_some_and(|me| h.members.iter().any(|m| m.id == me))
+    });
     h.map(Json).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -177,10 +199,15 @@ pub async fn household(
     responses((status = 200, body = ResidentDetail), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn resident(
     State(s): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<ResidentDetail>, ApiError> {
+    caller.require_signed_in()?;
     let id = record_id(&id, "人员", "resident")?;
-    let r = s.store.resident(id).await?;
+    let r =
+        s.store.resident(id).await?.filter(|r| {
+            caller.may(VIEW, &r.resident.cell_code) || caller.resident_id() == Some(id)
+        });
     r.map(Json).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -210,8 +237,10 @@ pub struct SearchQuery {
         (status = 409, description = "A full number was given but no data key is configured", body = crate::error::ErrorBody)))]
 pub async fn search(
     State(s): State<AppState>,
+    caller: Caller,
     Query(q): Query<SearchQuery>,
 ) -> Result<Json<ResidentList>, ApiError> {
+    caller.require_signed_in()?;
     let limit = limit(q.limit.as_deref())?;
     let scope = q.scope.as_deref().ok_or_else(|| {
         ApiError::new(
@@ -222,6 +251,7 @@ pub async fn search(
         )
     })?;
     let scope = existing_region(&s, scope).await?;
+    let scopes = caller.within(VIEW, &scope)?;
     let today = Date::from_epoch_ms_cst(s.clock.now_ms());
     let search = q.q.as_deref().and_then(|t| Search::parse(t, today)).ok_or_else(|| {
         ApiError::new(
@@ -233,7 +263,7 @@ pub async fn search(
     })?;
     let items = s
         .store
-        .search_residents(&scope, &search, s.vault.as_deref(), limit)
+        .search_residents(&scopes, &search, s.vault.as_deref(), limit)
         .await?;
     Ok(Json(ResidentList { items }))
 }

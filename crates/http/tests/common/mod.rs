@@ -37,21 +37,7 @@ pub async fn state(store: &Store) -> AppState {
 }
 
 pub async fn get(app: &axum::Router, uri: &str) -> (StatusCode, Value) {
-    let req = Request::get(uri)
-        .body(Body::empty())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let resp = app
-        .clone()
-        .oneshot(req)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let status = resp.status();
-    let bytes = to_bytes(resp.into_body(), 64 << 20)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let body = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-    (status, body)
+    send(app, "GET", uri, None).await
 }
 
 /// An error body must carry the code and a message in both languages.
@@ -66,4 +52,90 @@ pub fn assert_error(body: &Value, code: &str) {
         !body["error"]["en"].as_str().unwrap_or_default().is_empty(),
         "no English in {body}"
     );
+}
+
+/// A user with these bindings (no usable password) and an API token for them.
+pub async fn token_for(
+    store: &Store,
+    username: &str,
+    bindings: Vec<shezhi_domain::access::Binding>,
+    resident_id: Option<i64>,
+) -> String {
+    use shezhi_store::access::{AuditNote, NewUser};
+    let note = AuditNote {
+        at_ms: 1_795_400_000_000,
+        actor: "test".into(),
+        action: "user_created".into(),
+        target: String::new(),
+        region_code: None,
+        ip: None,
+        detail: Value::Null,
+    };
+    let user = NewUser {
+        username: username.into(),
+        display_name: username.into(),
+        password_hash: "!".into(),
+        resident_id,
+        bindings,
+    };
+    let id = store
+        .create_user(&user, &note)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let token = format!("test-token-{username}-{id}");
+    store
+        .create_api_token(
+            id,
+            "probe",
+            &shezhi_domain::access::secret_hash(&token),
+            &note,
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    token
+}
+
+/// The router with every request sent under an API token.
+pub fn with_token(app: axum::Router, token: &str) -> axum::Router {
+    let value = axum::http::HeaderValue::from_str(&format!("Bearer {token}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    app.layer(axum::middleware::map_request(
+        move |mut req: Request<Body>| {
+            let value = value.clone();
+            async move {
+                req.headers_mut()
+                    .insert(axum::http::header::AUTHORIZATION, value);
+                req
+            }
+        },
+    ))
+}
+
+/// A request with a JSON body (or none) through the router.
+pub async fn send(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    let req = req
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let resp = app
+        .clone()
+        .oneshot(req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = resp.status();
+    let bytes = to_bytes(resp.into_body(), 64 << 20)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, body)
 }

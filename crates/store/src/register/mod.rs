@@ -14,7 +14,7 @@ pub use load::{LoadOptions, LoadProgress, LoadReport, LoadSpec, RawReport};
 pub use ops::{Departure, NewResident, Stamp};
 pub use query::{
     HouseholdDetail, HouseholdSummary, Page, RegisterEvent, ResidentDetail, ResidentSummary,
-    Search, TagRecord,
+    SealedPersonal, Search, TagRecord,
 };
 
 /// A fresh nonce for sealing one value, from the operating system's generator.

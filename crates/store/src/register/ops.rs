@@ -4,6 +4,7 @@
 
 use super::counts::{self, Counts, apply_counts};
 use crate::StoreError;
+use crate::access::audit::{AuditNote, audit_append};
 use crate::backend::{Store, with_pool};
 use shezhi_domain::people::privacy::{Field, LookupKind, Vault};
 use shezhi_domain::people::{
@@ -30,11 +31,13 @@ pub enum Departure {
     MovedOut,
 }
 
-/// Who did it and when (epoch ms); the clock is the caller's.
+/// Who did it, from where and when (epoch ms); the clock is the caller's.
 #[derive(Debug, Clone, Copy)]
 pub struct Stamp<'a> {
     pub actor: &'a str,
     pub now_ms: i64,
+    /// The client's address, for the audit trail.
+    pub ip: Option<&'a str>,
 }
 
 fn not_found(what: &'static str, zh: &str, en: &str, id: i64) -> StoreError {
@@ -58,9 +61,26 @@ macro_rules! next_id {
     }};
 }
 
-/// Append a history event inside the caller's transaction.
+/// Append a history event, and its audit entry, inside the caller's transaction.
 macro_rules! event {
     ($tx:expr, $stamp:expr, $kind:expr, $cell:expr, $household:expr, $resident:expr, $detail:expr) => {{
+        let household: Option<i64> = $household;
+        let resident: Option<i64> = $resident;
+        let target = match (resident, household) {
+            (Some(r), _) => format!("resident:{r}"),
+            (None, Some(h)) => format!("household:{h}"),
+            (None, None) => String::new(),
+        };
+        let note = AuditNote {
+            at_ms: $stamp.now_ms,
+            actor: $stamp.actor.to_string(),
+            action: format!("register.{}", $kind.as_str()),
+            target,
+            region_code: Some($cell.to_string()),
+            ip: $stamp.ip.map(str::to_string),
+            detail: $detail.clone(),
+        };
+        audit_append!($tx, note);
         let id = next_id!($tx, "register_events");
         sqlx::query("INSERT INTO register_events (id, at_ms, actor, kind, cell_code, household_id, resident_id, detail) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
@@ -69,8 +89,8 @@ macro_rules! event {
             .bind($stamp.actor)
             .bind($kind.as_str())
             .bind($cell)
-            .bind($household)
-            .bind($resident)
+            .bind(household)
+            .bind(resident)
             .bind($detail.to_string())
             .execute(&mut *$tx)
             .await?;
@@ -177,7 +197,7 @@ impl Store {
                 people.push(person_json(id, m));
             }
             let detail = serde_json::json!({"before": null, "after": {"room_id": room, "cell_code": cell, "members": people}, "on": on});
-            event!(tx, stamp, RegisterEventKind::HouseholdRegistered, cell.as_str(), Some(household), None::<i64>, detail);
+            event!(tx, stamp, RegisterEventKind::HouseholdRegistered, cell.as_str(), Some(household), None, detail);
             apply_counts!(DB, c, tx)?;
             tx.commit().await?;
             Ok(household)
@@ -276,7 +296,7 @@ impl Store {
                 "after": {"room_id": to_room, "cell_code": to_cell},
                 "reason": reason,
             });
-            event!(tx, stamp, RegisterEventKind::HouseholdMoved, to_cell.as_str(), Some(household), None::<i64>, detail);
+            event!(tx, stamp, RegisterEventKind::HouseholdMoved, to_cell.as_str(), Some(household), None, detail);
             apply_counts!(DB, c, tx)?;
             tx.commit().await?;
             Ok(())
@@ -346,7 +366,7 @@ impl Store {
             event!(tx, stamp, kind, cell.as_str(), Some(household), Some(resident), detail);
             if dissolved {
                 let detail = serde_json::json!({"before": {"status": "active"}, "after": {"status": "dissolved"}, "reason": kind.as_str()});
-                event!(tx, stamp, RegisterEventKind::HouseholdDissolved, cell.as_str(), Some(household), None::<i64>, detail);
+                event!(tx, stamp, RegisterEventKind::HouseholdDissolved, cell.as_str(), Some(household), None, detail);
             }
             apply_counts!(DB, c, tx)?;
             tx.commit().await?;

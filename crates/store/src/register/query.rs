@@ -246,9 +246,65 @@ fn cursor(c: Option<&str>) -> (String, i64) {
 }
 
 impl Store {
-    /// Households living in a region, `limit` at a time after `after` (a previous
-    /// page's `next_cursor`).
+    /// Households living in any of `scopes` (the caller's part of a region), `limit` at a
+    /// time after `after` (a previous page's `next_cursor`). Each scope is one index range.
     pub async fn households_in(
+        &self,
+        scopes: &[RegionCode],
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Page<HouseholdSummary>, StoreError> {
+        let mut items = Vec::new();
+        let mut after = after.map(str::to_string);
+        for scope in RegionCode::disjoint(scopes.to_vec()) {
+            let want = limit - items.len() as i64;
+            if want <= 0 {
+                break;
+            }
+            let page = self
+                .households_in_one(&scope, after.as_deref(), want)
+                .await?;
+            if let Some(last) = page.items.last() {
+                after = Some(format!("{}.{}", last.cell_code, last.id));
+            }
+            items.extend(page.items);
+        }
+        let next_cursor = (items.len() as i64 == limit)
+            .then(|| items.last().map(|h| format!("{}.{}", h.cell_code, h.id)))
+            .flatten();
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Present residents of any of `scopes`, optionally only those with a key-population tag.
+    pub async fn residents_in(
+        &self,
+        scopes: &[RegionCode],
+        tag: Option<&str>,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Page<ResidentSummary>, StoreError> {
+        let mut items = Vec::new();
+        let mut after = after.map(str::to_string);
+        for scope in RegionCode::disjoint(scopes.to_vec()) {
+            let want = limit - items.len() as i64;
+            if want <= 0 {
+                break;
+            }
+            let page = self
+                .residents_in_one(&scope, tag, after.as_deref(), want)
+                .await?;
+            if let Some(last) = page.items.last() {
+                after = Some(format!("{}.{}", last.cell_code, last.id));
+            }
+            items.extend(page.items);
+        }
+        let next_cursor = (items.len() as i64 == limit)
+            .then(|| items.last().map(|r| format!("{}.{}", r.cell_code, r.id)))
+            .flatten();
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn households_in_one(
         &self,
         region: &RegionCode,
         after: Option<&str>,
@@ -271,8 +327,7 @@ impl Store {
         Ok(Page { items, next_cursor })
     }
 
-    /// Present residents of a region, optionally only those with a key-population tag.
-    pub async fn residents_in(
+    async fn residents_in_one(
         &self,
         region: &RegionCode,
         tag: Option<&str>,
@@ -410,8 +465,25 @@ impl Store {
         }))
     }
 
-    /// Residents of a region matching a search, at most `limit`. Full numbers need the vault.
+    /// Residents of any of `scopes` matching a search, at most `limit`, by name. Full
+    /// numbers need the vault.
     pub async fn search_residents(
+        &self,
+        scopes: &[RegionCode],
+        search: &Search,
+        vault: Option<&Vault>,
+        limit: i64,
+    ) -> Result<Vec<ResidentSummary>, StoreError> {
+        let mut items = Vec::new();
+        for scope in RegionCode::disjoint(scopes.to_vec()) {
+            items.extend(self.search_one(&scope, search, vault, limit).await?);
+        }
+        items.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        items.truncate(limit.max(0) as usize);
+        Ok(items)
+    }
+
+    async fn search_one(
         &self,
         region: &RegionCode,
         search: &Search,
@@ -463,5 +535,33 @@ impl Store {
         });
         self.attach_tags(&mut items).await?;
         Ok(items)
+    }
+}
+
+/// A resident's sealed identity number and phone, with where they live.
+#[derive(Debug, Clone)]
+pub struct SealedPersonal {
+    pub cell_code: String,
+    pub household_id: i64,
+    pub id_sealed: Option<Vec<u8>>,
+    pub phone_sealed: Option<Vec<u8>>,
+}
+
+impl Store {
+    /// The sealed personal data of a resident, to be opened by the caller after the view is
+    /// audited.
+    pub async fn sealed_personal(&self, id: i64) -> Result<Option<SealedPersonal>, StoreError> {
+        Ok(with_pool!(self, p => {
+            match sqlx::query("SELECT cell_code, household_id, id_sealed, phone_sealed FROM residents WHERE id = $1")
+                .bind(id).fetch_optional(p).await? {
+                None => None,
+                Some(r) => Some(SealedPersonal {
+                    cell_code: r.try_get(0)?,
+                    household_id: r.try_get(1)?,
+                    id_sealed: r.try_get(2)?,
+                    phone_sealed: r.try_get(3)?,
+                }),
+            }
+        }))
     }
 }
