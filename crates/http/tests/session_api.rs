@@ -97,6 +97,29 @@ async fn sign_in_sets_a_safe_cookie_and_csrf_guards_changes(store: Store) {
         "{cookie}"
     );
     assert!(!body.to_string().contains(PASSWORD));
+    // Neither the password nor the session secret is stored in clear.
+    let secret = cookie
+        .trim_start_matches("shezhi_session=")
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    for table in ["users", "sessions", "audit_log"] {
+        let dump = store
+            .debug_dump_table(table)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!dump.is_empty(), "{table} is empty");
+        assert!(!dump.contains(PASSWORD), "password in clear in {table}");
+        assert!(!dump.contains(&secret), "session secret in clear in {table}");
+    }
+    assert!(
+        store
+            .debug_dump_table("users")
+            .await
+            .unwrap_or_default()
+            .contains("$argon2id$")
+    );
     let csrf = body["csrf_token"].as_str().unwrap_or_default().to_string();
     assert_eq!(csrf.len(), 64);
     let session = cookie.split(';').next().unwrap_or_default().to_string();
