@@ -4,6 +4,8 @@
 
 pub mod access;
 pub mod audit;
+pub mod calendar;
+pub mod cases;
 pub mod clock;
 pub mod error;
 pub mod geocode;

@@ -111,7 +111,10 @@ async fn sign_in_sets_a_safe_cookie_and_csrf_guards_changes(store: Store) {
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(!dump.is_empty(), "{table} is empty");
         assert!(!dump.contains(PASSWORD), "password in clear in {table}");
-        assert!(!dump.contains(&secret), "session secret in clear in {table}");
+        assert!(
+            !dump.contains(&secret),
+            "session secret in clear in {table}"
+        );
     }
     assert!(
         store

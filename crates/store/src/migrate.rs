@@ -25,6 +25,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!("0001_territory"),
     migration!("0002_register"),
     migration!("0003_access"),
+    migration!("0004_cases"),
 ];
 
 impl Store {

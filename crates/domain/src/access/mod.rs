@@ -35,6 +35,14 @@ crate::labelled_enum! {
         ManageUsers = ("manage_users", "管理用户"),
         /// The audit trail.
         ViewAudit = ("view_audit", "查看审计日志"),
+        /// Cases located in a territory (units see the cases dispatched to them instead).
+        ViewCases = ("view_cases", "查看案件"),
+        /// Raise a case as staff for a place in the territory (patrol, hotline, entry).
+        ReportCase = ("report_case", "上报案件"),
+        /// Indicators and rankings of a territory (综合评价).
+        ViewIndicators = ("view_indicators", "查看考核指标"),
+        /// The case catalogue and its time limits.
+        ManageCatalogue = ("manage_catalogue", "管理事项目录"),
     }
 }
 
@@ -49,6 +57,11 @@ impl Role {
             UnmaskPersonal => matches!(self, GridWorker | CommunityStaff),
             ManageUsers => matches!(self, Admin),
             ViewAudit => matches!(self, Admin | Command),
+            ViewCases | ReportCase => {
+                matches!(self, GridWorker | CommunityStaff | StreetStaff | Command)
+            }
+            ViewIndicators => matches!(self, CommunityStaff | StreetStaff | Command),
+            ManageCatalogue => matches!(self, Admin),
         }
     }
 

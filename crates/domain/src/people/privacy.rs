@@ -104,6 +104,8 @@ pub enum Field {
     ResidentIdNumber,
     ResidentPhone,
     StaffPhone,
+    /// The contact phone a reporter left on a case.
+    CaseContact,
 }
 
 impl Field {
@@ -112,6 +114,7 @@ impl Field {
             Field::ResidentIdNumber => b"resident.id_number",
             Field::ResidentPhone => b"resident.phone",
             Field::StaffPhone => b"staff.phone",
+            Field::CaseContact => b"case.contact",
         }
     }
 }

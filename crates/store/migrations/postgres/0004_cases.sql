@@ -1,0 +1,151 @@
+-- The case closed loop: the catalogue (versioned), cases as the projection of their
+-- append-only events, units on a case (lead and assisting, with check-in), clocks as timers
+-- that fire once, photos, idempotent intake, counters for the command view, notifications.
+CREATE TABLE categories (
+    code          TEXT NOT NULL,
+    version       BIGINT NOT NULL,
+    current       BIGINT NOT NULL,
+    body          TEXT NOT NULL,
+    changed_at_ms BIGINT NOT NULL,
+    changed_by    TEXT NOT NULL,
+    PRIMARY KEY (code, version)
+);
+CREATE INDEX categories_current ON categories (current, code);
+
+CREATE TABLE cases (
+    id               BIGINT PRIMARY KEY,
+    number           TEXT NOT NULL UNIQUE,
+    source           TEXT NOT NULL,
+    category_code    TEXT COLLATE "C" NOT NULL,
+    category_version BIGINT NOT NULL,
+    priority         TEXT NOT NULL,
+    title            TEXT NOT NULL,
+    description      TEXT NOT NULL,
+    cell_code        TEXT COLLATE "C" NOT NULL,
+    lon              DOUBLE PRECISION,
+    lat              DOUBLE PRECISION,
+    address          TEXT NOT NULL,
+    reporter         TEXT NOT NULL,
+    contact_sealed   BYTEA,
+    contact_masked   TEXT,
+    stage            TEXT NOT NULL,
+    level            TEXT NOT NULL,
+    level_code       TEXT COLLATE "C" NOT NULL,
+    lead_unit        TEXT COLLATE "C",
+    rated            BIGINT NOT NULL DEFAULT 0,
+    reworks          BIGINT NOT NULL DEFAULT 0,
+    returns          BIGINT NOT NULL DEFAULT 0,
+    escalations      BIGINT NOT NULL DEFAULT 0,
+    satisfaction     TEXT,
+    merged_into      BIGINT,
+    clock_gen        BIGINT NOT NULL DEFAULT 0,
+    due_at_ms        BIGINT,
+    resolve_due_ms   BIGINT,
+    paused_at_ms     BIGINT,
+    overdue          BIGINT NOT NULL DEFAULT 0,
+    supervised       BIGINT NOT NULL DEFAULT 0,
+    events           BIGINT NOT NULL,
+    created_at_ms    BIGINT NOT NULL,
+    updated_at_ms    BIGINT NOT NULL,
+    closed_at_ms     BIGINT
+);
+CREATE INDEX cases_cell ON cases (cell_code, id);
+CREATE INDEX cases_stage ON cases (stage, level_code, id);
+CREATE INDEX cases_lead ON cases (lead_unit, stage, id);
+CREATE INDEX cases_recent ON cases (category_code, created_at_ms);
+
+CREATE TABLE case_events (
+    case_id  BIGINT NOT NULL,
+    seq      BIGINT NOT NULL,
+    at_ms    BIGINT NOT NULL,
+    step     TEXT NOT NULL,
+    actor    TEXT NOT NULL,
+    capacity TEXT NOT NULL,
+    note     TEXT NOT NULL,
+    detail   TEXT NOT NULL,
+    PRIMARY KEY (case_id, seq)
+);
+
+CREATE TABLE case_units (
+    case_id          BIGINT NOT NULL,
+    round            BIGINT NOT NULL,
+    unit_code        TEXT COLLATE "C" NOT NULL,
+    role             TEXT NOT NULL,
+    assigned_at_ms   BIGINT NOT NULL,
+    check_in_due_ms  BIGINT NOT NULL,
+    checked_in_at_ms BIGINT,
+    PRIMARY KEY (case_id, round, unit_code)
+);
+CREATE INDEX case_units_unit ON case_units (unit_code, case_id);
+
+CREATE TABLE case_timers (
+    id           BIGINT PRIMARY KEY,
+    case_id      BIGINT NOT NULL,
+    gen          BIGINT NOT NULL,
+    kind         TEXT NOT NULL,
+    unit_code    TEXT COLLATE "C",
+    due_at_ms    BIGINT NOT NULL,
+    fired_at_ms  BIGINT
+);
+CREATE INDEX case_timers_due ON case_timers (due_at_ms) WHERE fired_at_ms IS NULL;
+
+CREATE TABLE case_photos (
+    id           BIGINT PRIMARY KEY,
+    case_id      BIGINT NOT NULL,
+    event_seq    BIGINT NOT NULL,
+    content_type TEXT NOT NULL,
+    size         BIGINT NOT NULL,
+    sha256       TEXT NOT NULL,
+    bytes        BYTEA NOT NULL,
+    at_ms        BIGINT NOT NULL
+);
+CREATE INDEX case_photos_case ON case_photos (case_id);
+
+CREATE TABLE intake_keys (
+    principal    TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    case_id      BIGINT NOT NULL,
+    at_ms        BIGINT NOT NULL,
+    PRIMARY KEY (principal, key)
+);
+
+CREATE TABLE case_day_seq (
+    day  BIGINT PRIMARY KEY,
+    next BIGINT NOT NULL
+);
+
+-- Deltas per scope (a region code, unit:CODE, cat:CODE or src:CODE), day (China time, days
+-- since the epoch) and metric; a figure over a period is a sum over its days.
+CREATE TABLE case_counters (
+    scope  TEXT COLLATE "C" NOT NULL,
+    day    BIGINT NOT NULL,
+    metric TEXT NOT NULL,
+    value  BIGINT NOT NULL,
+    PRIMARY KEY (scope, metric, day)
+);
+
+CREATE TABLE notifications (
+    id         BIGINT PRIMARY KEY,
+    recipient  TEXT NOT NULL,
+    case_id    BIGINT NOT NULL,
+    step       TEXT NOT NULL,
+    text_zh    TEXT NOT NULL,
+    text_en    TEXT NOT NULL,
+    at_ms      BIGINT NOT NULL,
+    read_at_ms BIGINT
+);
+CREATE INDEX notifications_recipient ON notifications (recipient, id);
+
+-- Messages for outbound channels (SMS, WeChat), taken by a sender that marks them sent.
+CREATE TABLE outbox (
+    id         BIGINT PRIMARY KEY,
+    channel    TEXT NOT NULL,
+    recipient  TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    at_ms      BIGINT NOT NULL,
+    sent_at_ms BIGINT
+);
+CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at_ms IS NULL;
+
+INSERT INTO id_sequences (name, next_id) VALUES ('cases', 1), ('case_timers', 1), ('case_photos', 1), ('notifications', 1), ('outbox', 1);

@@ -1,0 +1,197 @@
+//! Counters for the command view and evaluation (综合评价), kept in the transaction of each
+//! step: deltas per scope (the case's grid, community, street, district and city, its lead
+//! unit, category and channel), day and metric. A figure over a period is a sum over its days;
+//! `open` and `overdue_open` are running levels, summed over all days up to the period's end.
+//! The city overview therefore reads a few hundred rows, never the cases.
+
+use crate::StoreError;
+use crate::backend::{Store, with_pool};
+use shezhi_domain::people::Date;
+use shezhi_domain::territory::{Level, RegionCode};
+use sqlx::Row;
+use std::collections::{BTreeMap, HashMap};
+
+/// A scope figures are kept for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ScopeKey {
+    Region(String),
+    Unit(String),
+    Category(String),
+    Source(String),
+}
+
+impl ScopeKey {
+    pub fn key(&self) -> String {
+        match self {
+            ScopeKey::Region(c) => c.clone(),
+            ScopeKey::Unit(u) => format!("unit:{u}"),
+            ScopeKey::Category(c) => format!("cat:{c}"),
+            ScopeKey::Source(s) => format!("src:{s}"),
+        }
+    }
+}
+
+/// The scopes a case counts in: its regions from the grid up, and its unit, category, channel.
+pub fn scopes_of(cell: &str, unit: Option<&str>, category: &str, source: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(c) = RegionCode::parse(cell) {
+        for a in c.ancestors().into_iter().chain(std::iter::once(c.clone())) {
+            if a.level() != Level::MicroGrid {
+                out.push(a.as_str().to_string());
+            }
+        }
+    }
+    if let Some(u) = unit {
+        out.push(ScopeKey::Unit(u.to_string()).key());
+    }
+    out.push(ScopeKey::Category(category.to_string()).key());
+    out.push(ScopeKey::Source(source.to_string()).key());
+    out
+}
+
+/// Deltas to add, keyed by (scope, metric, day).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct CaseCounts(HashMap<(String, String, i64), i64>);
+
+impl CaseCounts {
+    pub fn add(&mut self, scopes: &[String], at_ms: i64, metric: &str, delta: i64) {
+        if delta == 0 {
+            return;
+        }
+        let day = Date::from_epoch_ms_cst(at_ms).days_since_epoch();
+        for s in scopes {
+            *self
+                .0
+                .entry((s.clone(), metric.to_string(), day))
+                .or_default() += delta;
+        }
+    }
+
+    /// Rows in a fixed order, so that concurrent writers lock counter rows alike.
+    pub fn sorted(&self) -> Vec<(&(String, String, i64), &i64)> {
+        let mut v: Vec<_> = self.0.iter().filter(|(_, d)| **d != 0).collect();
+        v.sort();
+        v
+    }
+}
+
+/// Upsert the deltas inside a transaction of either backend.
+macro_rules! apply_case_counts {
+    ($db:ty, $counts:expr, $tx:expr) => {{
+        let items = $counts.sorted();
+        for chunk in items.chunks(500) {
+            let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO case_counters (scope, metric, day, value) ");
+            qb.push_values(chunk, |mut b, ((scope, metric, day), v)| {
+                b.push_bind(scope.as_str()).push_bind(metric.as_str()).push_bind(*day).push_bind(**v);
+            });
+            qb.push(" ON CONFLICT (scope, metric, day) DO UPDATE SET value = case_counters.value + excluded.value");
+            qb.build().execute(&mut *$tx).await?;
+        }
+    }};
+}
+pub(crate) use apply_case_counts;
+
+/// The evaluation figures of one scope over a period (GB/T 30428-style).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Indicators {
+    pub scope: String,
+    pub from: String,
+    pub to: String,
+    /// Raw counts: intake, accepted, closed, closed_on_time, returned, reworked, … and the
+    /// levels `open` and `overdue_open` at the end of the period.
+    pub counts: BTreeMap<String, i64>,
+    /// 按期结案率 = closed on time / (closed + open and overdue − paused).
+    pub on_time_rate: Option<f64>,
+    /// 结案率 = closed / intake.
+    pub close_rate: Option<f64>,
+    /// 准确派遣率 = 1 − returned / dispatched.
+    pub dispatch_accuracy: Option<f64>,
+    /// 返工率 = reworked / closed.
+    pub rework_rate: Option<f64>,
+    /// 平均处置时长, hours from intake to closing.
+    pub avg_hours_to_close: Option<f64>,
+    /// 响应率 = accepted in time / intake.
+    pub response_rate: Option<f64>,
+    /// 解决率 = 1 − "not fixed" / rated.
+    pub resolve_rate: Option<f64>,
+    /// 满意率 = satisfied or basically satisfied / rated.
+    pub satisfaction_rate: Option<f64>,
+}
+
+fn ratio(a: i64, b: i64) -> Option<f64> {
+    (b > 0).then(|| ((a as f64 / b as f64) * 10_000.0).round() / 10_000.0)
+}
+
+impl Indicators {
+    pub fn from_counts(scope: &str, from: Date, to: Date, counts: BTreeMap<String, i64>) -> Self {
+        let g = |k: &str| counts.get(k).copied().unwrap_or(0);
+        let due = g("closed") + g("overdue_open") - g("paused");
+        Indicators {
+            scope: scope.to_string(),
+            from: from.to_string(),
+            to: to.to_string(),
+            on_time_rate: ratio(g("closed_on_time"), due),
+            close_rate: ratio(g("closed"), g("intake")),
+            dispatch_accuracy: ratio(g("dispatched") - g("returned"), g("dispatched")),
+            rework_rate: ratio(g("reworked"), g("closed")),
+            avg_hours_to_close: (g("closed") > 0).then(|| {
+                (g("handle_ms") as f64 / g("closed") as f64 / 3_600_000.0 * 100.0).round() / 100.0
+            }),
+            response_rate: ratio(g("accepted_on_time"), g("intake")),
+            resolve_rate: ratio(g("rated") - g("not_fixed"), g("rated")),
+            satisfaction_rate: ratio(g("satisfied"), g("rated")),
+            counts,
+        }
+    }
+}
+
+impl Store {
+    /// The figures of a scope key (a region code, `unit:…`, `cat:…`, `src:…`) over the days
+    /// `from..=to` (China time).
+    pub async fn indicators(
+        &self,
+        scope: &str,
+        from: Date,
+        to: Date,
+    ) -> Result<Indicators, StoreError> {
+        let (a, b) = (from.days_since_epoch(), to.days_since_epoch());
+        let rows: Vec<(String, i64)> = with_pool!(self, p => {
+            sqlx::query("SELECT metric, CAST(SUM(value) AS BIGINT) FROM case_counters WHERE scope = $1 AND day <= $3 \
+                         AND (day >= $2 OR metric IN ('open', 'overdue_open')) GROUP BY metric")
+                .bind(scope).bind(a).bind(b).fetch_all(p).await?
+                .iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        let counts: BTreeMap<String, i64> = rows.into_iter().filter(|(_, v)| *v != 0).collect();
+        Ok(Indicators::from_counts(scope, from, to, counts))
+    }
+
+    /// Running levels (`open`, `overdue_open`) and today's flows for many scopes at once: the
+    /// live counters of the command view and the map's colours.
+    pub async fn live_counts(
+        &self,
+        scopes: &[String],
+        today: Date,
+    ) -> Result<BTreeMap<String, BTreeMap<String, i64>>, StoreError> {
+        let day = today.days_since_epoch();
+        let mut out: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        for chunk in scopes.chunks(500) {
+            let rows: Vec<(String, String, i64)> = with_pool!(self, p, DB => {
+                let mut qb = sqlx::QueryBuilder::<DB>::new("SELECT scope, CASE WHEN metric IN ('open', 'overdue_open') THEN metric ELSE 'today.' || metric END, CAST(SUM(value) AS BIGINT) FROM case_counters WHERE scope IN (");
+                let mut sep = qb.separated(", ");
+                for s in chunk {
+                    sep.push_bind(s.as_str());
+                }
+                qb.push(") AND (metric IN ('open', 'overdue_open') OR day = ");
+                qb.push_bind(day);
+                qb.push(") GROUP BY 1, 2");
+                qb.build().fetch_all(p).await?
+                    .iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect::<Result<Vec<_>, sqlx::Error>>()?
+            });
+            for (s, m, v) in rows {
+                out.entry(s).or_default().insert(m, v);
+            }
+        }
+        Ok(out)
+    }
+}

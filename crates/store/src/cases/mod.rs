@@ -1,0 +1,119 @@
+//! The case closed loop in the database. A case row is the projection of its append-only
+//! events (`case_events`): every step runs in one transaction that locks the row, asks the
+//! domain workflow for the next state, appends the event, updates the row, (re)starts the
+//! stage clock as timers, adds the command-view counters, writes notifications and the audit
+//! entry. Intake takes many reports in one transaction (group commit).
+
+mod catalogue;
+mod clock;
+mod counters;
+mod group;
+mod intake;
+mod plan;
+mod query;
+mod steps;
+
+pub use clock::SweepReport;
+pub use counters::{Indicators, ScopeKey};
+pub use group::GroupIntake;
+pub use intake::check_photos;
+pub use query::{
+    CaseDetail, CaseEvent, CaseFilter, CaseList, CaseSummary, CaseUnit, Notification, StoredFacts,
+};
+pub use steps::StepDone;
+
+use shezhi_domain::cases::{Satisfaction, Source, Step};
+use shezhi_domain::people::Phone;
+use shezhi_domain::territory::RegionCode;
+
+/// A photo attached to a report or a feedback.
+#[derive(Debug, Clone)]
+pub struct Photo {
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A report to take in.
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    pub source: Source,
+    pub category: String,
+    pub title: String,
+    pub description: String,
+    /// The micro-grid (or grid) the place lies in.
+    pub cell: RegionCode,
+    pub point: Option<[f64; 2]>,
+    pub address: String,
+    /// `user:<id>`, or `anonymous` for a resident without an account.
+    pub reporter: String,
+    pub contact: Option<Phone>,
+    pub photos: Vec<Photo>,
+    /// (who sent it, their Idempotency-Key, a hash of the request): a retry with the same
+    /// key and body answers the case already made.
+    pub idempotency: Option<(String, String, String)>,
+    pub ip: Option<String>,
+}
+
+/// The answer to a report.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Intake {
+    pub id: i64,
+    pub number: String,
+    pub stage: String,
+    /// False when an earlier request with the same Idempotency-Key made the case.
+    pub created: bool,
+    /// Open cases of the same category nearby and recent: likely the same problem.
+    pub possible_duplicates: Vec<CaseRef>,
+}
+
+/// A case named briefly.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseRef {
+    pub id: i64,
+    pub number: String,
+    pub title: String,
+    pub stage: String,
+    pub distance_m: f64,
+}
+
+/// A step to take on a case, with who takes it and what it carries.
+#[derive(Debug, Clone, Default)]
+pub struct StepInput {
+    pub step: Option<Step>,
+    /// The capacities the caller holds on this case (from `shezhi_domain::cases::capacities`
+    /// over the case as read in the transaction: see [`crate::Store::case_facts`]).
+    pub by: Vec<shezhi_domain::cases::Capacity>,
+    pub actor: String,
+    pub ip: Option<String>,
+    pub note: String,
+    /// Dispatch: `[lead]`; whistle: `[lead, assisting…]`.
+    pub units: Vec<String>,
+    /// Rate.
+    pub satisfaction: Option<Satisfaction>,
+    pub not_fixed: bool,
+    /// Merge: the case this one joins.
+    pub merge_into: Option<i64>,
+    /// Request pause: until when.
+    pub pause_until_ms: Option<i64>,
+    pub photos: Vec<Photo>,
+    /// The number of events the caller saw; a step on a case that has moved on since is
+    /// refused (`409 case_changed`) rather than applied to a state the caller did not see.
+    pub expect_events: Option<i64>,
+}
+
+/// Most bytes a photo may have, and the types accepted.
+pub const PHOTO_MAX_BYTES: usize = 5 * 1024 * 1024;
+pub const PHOTO_TYPES: &[&str] = &["image/jpeg", "image/png", "image/webp"];
+/// Most photos on one report or step.
+pub const PHOTOS_MAX: usize = 6;
+
+/// The region code at `level` of a cell (the cell itself at its own level).
+pub fn level_code(cell: &RegionCode, level: shezhi_domain::cases::CaseLevel) -> Option<RegionCode> {
+    let want = level.territory();
+    if cell.level() == want {
+        return Some(cell.clone());
+    }
+    cell.ancestors().into_iter().find(|a| a.level() == want)
+}

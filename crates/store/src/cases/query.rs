@@ -1,0 +1,372 @@
+//! Reading cases: one case with its timeline, units and photos; lists for an inbox (by the
+//! caller's territory, unit or own reports, filtered and ordered most urgent first, in keyset
+//! pages); a photo; notices.
+
+use super::steps::case_not_found;
+use crate::StoreError;
+use crate::backend::{Store, with_pool};
+use shezhi_domain::territory::RegionCode;
+use sqlx::Row;
+
+/// A case as listed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseSummary {
+    pub id: i64,
+    /// e.g. `SQ2026112300001`.
+    pub number: String,
+    pub title: String,
+    pub category: String,
+    pub source: String,
+    pub priority: String,
+    pub stage: String,
+    /// The level the case sits at: grid, community, street, district or city.
+    pub level: String,
+    pub level_code: String,
+    /// The micro-grid (or grid) it lies in.
+    pub cell_code: String,
+    pub address: String,
+    pub point: Option<[f64; 2]>,
+    pub lead_unit: Option<String>,
+    /// Deadline of the current stage (epoch ms), if a clock runs.
+    pub due_at_ms: Option<i64>,
+    /// The handling deadline passed while it was open.
+    pub overdue: bool,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// One step in a case's timeline.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseEvent {
+    pub seq: i64,
+    pub at_ms: i64,
+    pub step: String,
+    pub actor: String,
+    pub capacity: String,
+    pub note: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub detail: serde_json::Value,
+}
+
+/// A unit a case was sent to.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseUnit {
+    pub round: i64,
+    pub unit_code: String,
+    pub unit_name: Option<String>,
+    /// `lead` or `assist`.
+    pub role: String,
+    pub assigned_at_ms: i64,
+    pub check_in_due_ms: i64,
+    pub checked_in_at_ms: Option<i64>,
+}
+
+/// A case with everything its page shows.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseDetail {
+    pub case: CaseSummary,
+    pub description: String,
+    /// e.g. `138****1234`.
+    pub contact_masked: Option<String>,
+    pub reporter: String,
+    pub rated: bool,
+    pub satisfaction: Option<String>,
+    pub reworks: i64,
+    pub returns: i64,
+    pub escalations: i64,
+    pub supervised: i64,
+    pub merged_into: Option<i64>,
+    pub closed_at_ms: Option<i64>,
+    pub events: Vec<CaseEvent>,
+    pub units: Vec<CaseUnit>,
+    /// Photo ids, served at `/api/v1/cases/{id}/photos/{photo}`.
+    pub photos: Vec<i64>,
+}
+
+/// Which cases a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    /// Only these stages.
+    pub stages: Vec<String>,
+    /// Only cases sitting at exactly this level region.
+    pub level_code: Option<String>,
+    pub lead_unit: Option<String>,
+    /// Cases this unit was ever sent to (lead or assisting).
+    pub unit: Option<String>,
+    pub reporter: Option<String>,
+    pub category: Option<String>,
+    pub overdue: bool,
+    /// Words in the title, description or address.
+    pub text: Option<String>,
+}
+
+/// A page of cases.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseList {
+    pub items: Vec<CaseSummary>,
+    pub next_cursor: Option<String>,
+}
+
+/// A notice in someone's inbox.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Notification {
+    pub id: i64,
+    pub recipient: String,
+    pub case_id: i64,
+    pub step: String,
+    pub text_zh: String,
+    pub text_en: String,
+    pub at_ms: i64,
+    pub read: bool,
+}
+
+pub(crate) const SUMMARY_COLUMNS: &str = "c.id, c.number, c.title, c.category_code, c.source, c.priority, c.stage, c.level, \
+    c.level_code, c.cell_code, c.address, c.lon, c.lat, c.lead_unit, c.due_at_ms, c.overdue, c.created_at_ms, c.updated_at_ms";
+
+fn summary<R: Row>(r: &R) -> Result<CaseSummary, sqlx::Error>
+where
+    usize: sqlx::ColumnIndex<R>,
+    String: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    i64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    Option<i64>: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    Option<f64>: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let lon: Option<f64> = r.try_get(11)?;
+    let lat: Option<f64> = r.try_get(12)?;
+    Ok(CaseSummary {
+        id: r.try_get(0)?,
+        number: r.try_get(1)?,
+        title: r.try_get(2)?,
+        category: r.try_get(3)?,
+        source: r.try_get(4)?,
+        priority: r.try_get(5)?,
+        stage: r.try_get(6)?,
+        level: r.try_get(7)?,
+        level_code: r.try_get(8)?,
+        cell_code: r.try_get(9)?,
+        address: r.try_get(10)?,
+        point: lon.zip(lat).map(|(a, b)| [a, b]),
+        lead_unit: r.try_get(13)?,
+        due_at_ms: r.try_get(14)?,
+        overdue: r.try_get::<i64, _>(15)? != 0,
+        created_at_ms: r.try_get(16)?,
+        updated_at_ms: r.try_get(17)?,
+    })
+}
+
+/// Keyset cursor: deadline (none sorts last), then id.
+const NO_DUE: i64 = 9_000_000_000_000_000;
+
+fn parse_cursor(c: Option<&str>) -> (i64, i64) {
+    c.and_then(|c| c.split_once('.'))
+        .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+        .unwrap_or((i64::MIN, i64::MIN))
+}
+
+impl Store {
+    /// A case with its timeline, units and photos.
+    pub async fn case_detail(&self, id: i64) -> Result<Option<CaseDetail>, StoreError> {
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS}, c.description, c.contact_masked, c.reporter, c.rated, c.satisfaction, c.reworks, c.returns, \
+             c.escalations, c.supervised, c.merged_into, c.closed_at_ms FROM cases c WHERE c.id = $1"
+        );
+        with_pool!(self, p => {
+            let Some(r) = sqlx::query(&sql).bind(id).fetch_optional(p).await? else {
+                return Ok(None);
+            };
+            let case = summary(&r)?;
+            let events = sqlx::query("SELECT seq, at_ms, step, actor, capacity, note, detail FROM case_events WHERE case_id = $1 ORDER BY seq")
+                .bind(id).fetch_all(p).await?
+                .iter().map(|e| Ok(CaseEvent {
+                    seq: e.try_get(0)?, at_ms: e.try_get(1)?, step: e.try_get(2)?, actor: e.try_get(3)?, capacity: e.try_get(4)?,
+                    note: e.try_get(5)?, detail: serde_json::from_str(&e.try_get::<String, _>(6)?).unwrap_or_default(),
+                })).collect::<Result<Vec<_>, sqlx::Error>>()?;
+            let units = sqlx::query("SELECT u.round, u.unit_code, h.name, u.role, u.assigned_at_ms, u.check_in_due_ms, u.checked_in_at_ms \
+                                     FROM case_units u LEFT JOIN handling_units h ON h.code = u.unit_code WHERE u.case_id = $1 ORDER BY u.round, u.role DESC, u.unit_code")
+                .bind(id).fetch_all(p).await?
+                .iter().map(|u| Ok(CaseUnit {
+                    round: u.try_get(0)?, unit_code: u.try_get(1)?, unit_name: u.try_get(2)?, role: u.try_get(3)?,
+                    assigned_at_ms: u.try_get(4)?, check_in_due_ms: u.try_get(5)?, checked_in_at_ms: u.try_get(6)?,
+                })).collect::<Result<Vec<_>, sqlx::Error>>()?;
+            let photos = sqlx::query("SELECT id FROM case_photos WHERE case_id = $1 ORDER BY id")
+                .bind(id).fetch_all(p).await?
+                .iter().map(|x| x.try_get(0)).collect::<Result<Vec<i64>, sqlx::Error>>()?;
+            Ok(Some(CaseDetail {
+                case,
+                description: r.try_get(18)?,
+                contact_masked: r.try_get(19)?,
+                reporter: r.try_get(20)?,
+                rated: r.try_get::<i64, _>(21)? != 0,
+                satisfaction: r.try_get(22)?,
+                reworks: r.try_get(23)?,
+                returns: r.try_get(24)?,
+                escalations: r.try_get(25)?,
+                supervised: r.try_get(26)?,
+                merged_into: r.try_get(27)?,
+                closed_at_ms: r.try_get(28)?,
+                events,
+                units,
+                photos,
+            }))
+        })
+    }
+
+    /// The id of the case with this readable number.
+    pub async fn case_id_by_number(&self, number: &str) -> Result<Option<i64>, StoreError> {
+        Ok(with_pool!(self, p => {
+            sqlx::query("SELECT id FROM cases WHERE number = $1").bind(number).fetch_optional(p).await?
+                .map(|r| r.try_get::<i64, _>(0)).transpose()?
+        }))
+    }
+
+    /// Cases in any of `scopes` (None: anywhere, for unit and reporter lists) matching the
+    /// filter, most urgent first, `limit` after `cursor`.
+    pub async fn cases(
+        &self,
+        scopes: Option<&[RegionCode]>,
+        f: &CaseFilter,
+        cursor: Option<&str>,
+        limit: i64,
+    ) -> Result<CaseList, StoreError> {
+        let (due, id) = parse_cursor(cursor);
+        let items: Vec<CaseSummary> = with_pool!(self, p, DB => {
+            let mut qb = sqlx::QueryBuilder::<DB>::new(format!("SELECT {SUMMARY_COLUMNS} FROM cases c WHERE 1 = 1"));
+            if let Some(scopes) = scopes {
+                if scopes.is_empty() {
+                    return Ok(CaseList { items: Vec::new(), next_cursor: None });
+                }
+                qb.push(" AND (");
+                for (i, s) in scopes.iter().enumerate() {
+                    let (lo, hi) = s.subtree_range();
+                    if i > 0 {
+                        qb.push(" OR ");
+                    }
+                    qb.push("(c.cell_code >= ").push_bind(lo).push(" AND c.cell_code < ").push_bind(hi).push(")");
+                }
+                qb.push(")");
+            }
+            if !f.stages.is_empty() {
+                qb.push(" AND c.stage IN (");
+                let mut sep = qb.separated(", ");
+                for s in &f.stages {
+                    sep.push_bind(s.clone());
+                }
+                qb.push(")");
+            }
+            if let Some(v) = &f.level_code {
+                qb.push(" AND c.level_code = ").push_bind(v.clone());
+            }
+            if let Some(v) = &f.lead_unit {
+                qb.push(" AND c.lead_unit = ").push_bind(v.clone());
+            }
+            if let Some(v) = &f.unit {
+                qb.push(" AND c.id IN (SELECT case_id FROM case_units WHERE unit_code = ").push_bind(v.clone()).push(")");
+            }
+            if let Some(v) = &f.reporter {
+                qb.push(" AND c.reporter = ").push_bind(v.clone());
+            }
+            if let Some(v) = &f.category {
+                qb.push(" AND c.category_code = ").push_bind(v.clone());
+            }
+            if f.overdue {
+                qb.push(" AND c.overdue = 1");
+            }
+            if let Some(t) = &f.text {
+                for word in t.split_whitespace().take(5) {
+                    let like = format!("%{}%", word.replace(['%', '_'], ""));
+                    qb.push(" AND (c.title LIKE ").push_bind(like.clone())
+                        .push(" OR c.description LIKE ").push_bind(like.clone())
+                        .push(" OR c.address LIKE ").push_bind(like).push(")");
+                }
+            }
+            qb.push(format!(" AND (COALESCE(c.due_at_ms, {NO_DUE}) > ")).push_bind(due)
+                .push(format!(" OR (COALESCE(c.due_at_ms, {NO_DUE}) = ")).push_bind(due)
+                .push(" AND c.id > ").push_bind(id).push("))");
+            qb.push(format!(" ORDER BY COALESCE(c.due_at_ms, {NO_DUE}), c.id LIMIT ")).push_bind(limit);
+            qb.build().fetch_all(p).await?.iter().map(summary).collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        let next_cursor = (items.len() as i64 == limit)
+            .then(|| {
+                items
+                    .last()
+                    .map(|c| format!("{}.{}", c.due_at_ms.unwrap_or(NO_DUE), c.id))
+            })
+            .flatten();
+        Ok(CaseList { items, next_cursor })
+    }
+
+    /// A photo's type and bytes, with the case it belongs to.
+    pub async fn case_photo(
+        &self,
+        case_id: i64,
+        photo: i64,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        Ok(with_pool!(self, p => {
+            match sqlx::query("SELECT content_type, bytes FROM case_photos WHERE id = $1 AND case_id = $2")
+                .bind(photo).bind(case_id).fetch_optional(p).await? {
+                None => None,
+                Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
+            }
+        }))
+    }
+
+    /// Notices for any of `recipients`, newest first.
+    pub async fn notifications(
+        &self,
+        recipients: &[String],
+        limit: i64,
+    ) -> Result<Vec<Notification>, StoreError> {
+        if recipients.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(with_pool!(self, p, DB => {
+            let mut qb = sqlx::QueryBuilder::<DB>::new("SELECT id, recipient, case_id, step, text_zh, text_en, at_ms, read_at_ms FROM notifications WHERE recipient IN (");
+            let mut sep = qb.separated(", ");
+            for r in recipients {
+                sep.push_bind(r.clone());
+            }
+            qb.push(") ORDER BY id DESC LIMIT ").push_bind(limit);
+            qb.build().fetch_all(p).await?.iter().map(|r| Ok(Notification {
+                id: r.try_get(0)?, recipient: r.try_get(1)?, case_id: r.try_get(2)?, step: r.try_get(3)?,
+                text_zh: r.try_get(4)?, text_en: r.try_get(5)?, at_ms: r.try_get(6)?, read: r.try_get::<Option<i64>, _>(7)?.is_some(),
+            })).collect::<Result<Vec<_>, sqlx::Error>>()?
+        }))
+    }
+
+    /// What decides how a caller stands to a case: cell, level, level region, reporter, lead
+    /// and assisting units of the current round, stage and number of events.
+    pub async fn case_facts(&self, id: i64) -> Result<StoredFacts, StoreError> {
+        with_pool!(self, p => {
+            let r = sqlx::query("SELECT cell_code, level, level_code, reporter, lead_unit, stage, events FROM cases WHERE id = $1")
+                .bind(id).fetch_optional(p).await?.ok_or_else(|| case_not_found(id))?;
+            let units = sqlx::query("SELECT unit_code FROM case_units WHERE case_id = $1 AND role = 'assist' \
+                                     AND round = (SELECT MAX(round) FROM case_units WHERE case_id = $1)")
+                .bind(id).fetch_all(p).await?
+                .iter().map(|u| u.try_get(0)).collect::<Result<Vec<String>, sqlx::Error>>()?;
+            Ok(StoredFacts {
+                cell: r.try_get(0)?, level: r.try_get(1)?, level_code: r.try_get(2)?, reporter: r.try_get(3)?,
+                lead_unit: r.try_get(4)?, stage: r.try_get(5)?, events: r.try_get(6)?, assist_units: units,
+            })
+        })
+    }
+}
+
+/// The stored facts of a case that access decisions need (see [`Store::case_facts`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredFacts {
+    pub cell: String,
+    pub level: String,
+    pub level_code: String,
+    pub reporter: String,
+    pub lead_unit: Option<String>,
+    pub assist_units: Vec<String>,
+    pub stage: String,
+    pub events: i64,
+}

@@ -1,0 +1,176 @@
+//! Taking a step on a case: one transaction that locks the row, reads what the step needs,
+//! plans it (`plan.rs`) and writes the event, the row, units, timers, counters, notices,
+//! photos and the audit entry together.
+
+use super::StepInput;
+use super::plan::CaseRow;
+use crate::StoreError;
+use crate::backend::{Store, with_pool};
+use shezhi_domain::calendar::WorkCalendar;
+use shezhi_domain::cases::{CaseLevel, CaseState, Stage};
+
+/// What a step left behind.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StepDone {
+    pub case_id: i64,
+    pub stage: String,
+    pub level: String,
+    /// Events on the case now (send it back as `expect_events` with the next step).
+    pub events: i64,
+}
+
+pub(crate) fn case_not_found(id: i64) -> StoreError {
+    StoreError::not_found(
+        "case_not_found",
+        format!("未找到案件 {id}"),
+        format!("case {id} not found"),
+    )
+}
+
+pub(crate) const ROW_COLUMNS: &str = "id, number, title, source, category_code, category_version, cell_code, stage, level, \
+    level_code, lead_unit, rated, reworks, returns, escalations, reporter, contact_masked, clock_gen, due_at_ms, paused_at_ms, \
+    overdue, events, created_at_ms";
+
+pub(crate) fn decode_row<R: sqlx::Row>(r: &R) -> Result<(CaseRow, i64), StoreError>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    usize: sqlx::ColumnIndex<R>,
+    String: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    i64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    Option<i64>: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let bad = |what: &str, v: &str| StoreError::Corrupt(format!("case {what} {v:?}"));
+    let stage: String = r.try_get(7)?;
+    let level: String = r.try_get(8)?;
+    let state = CaseState {
+        stage: Stage::parse(&stage).ok_or_else(|| bad("stage", &stage))?,
+        level: CaseLevel::parse(&level).ok_or_else(|| bad("level", &level))?,
+        rated: r.try_get::<i64, _>(11)? != 0,
+        reworks: r.try_get::<i64, _>(12)? as u32,
+        returns: r.try_get::<i64, _>(13)? as u32,
+        escalations: r.try_get::<i64, _>(14)? as u32,
+    };
+    let row = CaseRow {
+        id: r.try_get(0)?,
+        number: r.try_get(1)?,
+        title: r.try_get(2)?,
+        source: r.try_get(3)?,
+        category: r.try_get(4)?,
+        cell: r.try_get(6)?,
+        state,
+        level_code: r.try_get(9)?,
+        lead_unit: r.try_get(10)?,
+        reporter: r.try_get(15)?,
+        has_contact: r.try_get::<Option<String>, _>(16)?.is_some(),
+        clock_gen: r.try_get(17)?,
+        due_at_ms: r.try_get(18)?,
+        paused_at_ms: r.try_get(19)?,
+        overdue: r.try_get::<i64, _>(20)? != 0,
+        events: r.try_get(21)?,
+        created_at_ms: r.try_get(22)?,
+        round: 0,
+    };
+    Ok((row, r.try_get(5)?))
+}
+
+/// Take `$input` on case `$id` inside transaction `$tx`: lock, read, plan, write. Evaluates
+/// to the plan (`Result` via `?` on the enclosing function).
+macro_rules! step_in_tx {
+    ($db:ty, $tx:expr, $id:expr, $input:expr, $now:expr, $cal:expr) => {{
+        let id: i64 = $id;
+        let input: &$crate::cases::StepInput = $input;
+        let now: i64 = $now;
+        // Lock the row first (a row lock on PostgreSQL, the write lock on SQLite).
+        let locked = sqlx::query("UPDATE cases SET events = events WHERE id = $1").bind(id).execute(&mut *$tx).await?;
+        if locked.rows_affected() == 0 {
+            return Err($crate::cases::steps::case_not_found(id));
+        }
+        let sql = format!("SELECT {} FROM cases WHERE id = $1", $crate::cases::steps::ROW_COLUMNS);
+        let r = sqlx::query(&sql).bind(id).fetch_one(&mut *$tx).await?;
+        let (mut row, version) = $crate::cases::steps::decode_row(&r)?;
+        if let Some(seen) = input.expect_events {
+            if seen != row.events {
+                return Err(StoreError::refused(
+                    "case_changed",
+                    "案件已被他人更新，请刷新后再操作",
+                    "the case has changed since you read it; reload and try again",
+                ));
+            }
+        }
+        let r = sqlx::query("SELECT COALESCE(MAX(round), 0) FROM case_units WHERE case_id = $1").bind(id).fetch_one(&mut *$tx).await?;
+        row.round = sqlx::Row::try_get(&r, 0)?;
+        let body: String = sqlx::Row::try_get(
+            &sqlx::query("SELECT body FROM categories WHERE code = $1 AND version = $2")
+                .bind(row.category.as_str()).bind(version).fetch_one(&mut *$tx).await?, 0)?;
+        let cat: shezhi_domain::cases::Category = serde_json::from_str(&body)
+            .map_err(|e| StoreError::Corrupt(format!("category body: {e}")))?;
+        let mut ctx = $crate::cases::plan::Context::default();
+        if !input.units.is_empty() {
+            let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT code FROM handling_units WHERE code IN (");
+            let mut sep = qb.separated(", ");
+            for u in &input.units {
+                sep.push_bind(u.as_str());
+            }
+            qb.push(")");
+            for r in qb.build().fetch_all(&mut *$tx).await? {
+                ctx.known_units.push(sqlx::Row::try_get(&r, 0)?);
+            }
+        }
+        if let Some(target) = input.merge_into {
+            if let Some(r) = sqlx::query("SELECT stage FROM cases WHERE id = $1").bind(target).fetch_optional(&mut *$tx).await? {
+                let s: String = sqlx::Row::try_get(&r, 0)?;
+                ctx.merge_target_stage = shezhi_domain::cases::Stage::parse(&s);
+            }
+        }
+        let plan = $crate::cases::plan::plan_step(&row, &cat, input, &ctx, now, $cal)?;
+        let step = input.step.map(|s| s.as_str()).unwrap_or_default();
+        let capacity = plan.detail["capacity"].as_str().unwrap_or_default().to_string();
+        sqlx::query("INSERT INTO case_events (case_id, seq, at_ms, step, actor, capacity, note, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(id).bind(plan.event_seq).bind(now).bind(step).bind(input.actor.as_str()).bind(capacity.as_str())
+            .bind(input.note.trim()).bind(plan.detail.to_string())
+            .execute(&mut *$tx).await?;
+        $crate::cases::plan::run_stmts!($tx, plan.stmts);
+        $crate::cases::counters::apply_case_counts!($db, plan.counts, $tx);
+        for p in &input.photos {
+            $crate::cases::intake::insert_photo!($tx, id, plan.event_seq, p, now);
+        }
+        let note = $crate::access::audit::AuditNote {
+            at_ms: now,
+            actor: input.actor.clone(),
+            action: format!("case.{step}"),
+            target: format!("case:{id}"),
+            region_code: Some(row.cell.clone()),
+            ip: input.ip.clone(),
+            detail: serde_json::json!({"number": row.number, "note": input.note.trim(), "step": plan.detail}),
+        };
+        $crate::access::audit::audit_append!($tx, note);
+        plan
+    }};
+}
+pub(crate) use step_in_tx;
+
+impl Store {
+    /// Take a step on a case. Refusals (wrong stage, not permitted, bad input, the case
+    /// changed since it was read) change nothing.
+    pub async fn take_step(
+        &self,
+        id: i64,
+        input: &StepInput,
+        now: i64,
+        cal: &WorkCalendar,
+    ) -> Result<StepDone, StoreError> {
+        with_pool!(self, p, DB => {
+            let mut tx = p.begin().await?;
+            let plan = step_in_tx!(DB, tx, id, input, now, cal);
+            tx.commit().await?;
+            Ok(StepDone {
+                case_id: id,
+                stage: plan.next.stage.as_str().to_string(),
+                level: plan.next.level.as_str().to_string(),
+                events: plan.event_seq,
+            })
+        })
+    }
+}

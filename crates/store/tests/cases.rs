@@ -1,0 +1,736 @@
+//! The case loop in the database, on SQLite and PostgreSQL: a whole life from report to a
+//! "not fixed" rating and back, the whistle to three units with one late check-in, the
+//! sweeper firing each timer once (concurrently and after a restart), idempotent intake,
+//! duplicates and merging, refusals that change nothing, and the projection equal to a
+//! replay of the events and the counters equal to a recount.
+
+use shezhi_domain::calendar::WorkCalendar;
+use shezhi_domain::cases::{
+    Capacity, CaseLevel, CaseState, Satisfaction, Source, Step, StepFacts, transition,
+};
+use shezhi_domain::people::Date;
+use shezhi_domain::territory::RegionCode;
+use shezhi_store::access::HandlingUnit;
+use shezhi_store::cases::{CaseFilter, NewCase, StepInput};
+use shezhi_store::testing::one_district;
+use shezhi_store::{Store, on_both_backends};
+
+const HOUR: i64 = 3_600_000;
+
+fn code(s: &str) -> RegionCode {
+    RegionCode::parse(s).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// 2026-11-23 (Monday) 09:00 China time.
+fn monday_9() -> i64 {
+    Date::new(2026, 11, 23)
+        .unwrap_or_else(|| panic!("date"))
+        .start_epoch_ms_cst()
+        + 9 * HOUR
+}
+
+const CELL: &str = "510104018001001001";
+
+async fn setup(store: &Store) -> WorkCalendar {
+    store
+        .put_regions(one_district())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .ensure_catalogue(0)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let units = ["CG", "SW", "ZJ", "SC"].map(|u| HandlingUnit {
+        code: format!("510104-{u}"),
+        name: format!("锦江区{u}"),
+        kind: "department".into(),
+        region_code: "510104000000".into(),
+    });
+    store
+        .put_units(&units)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    WorkCalendar::china()
+}
+
+fn report(category: &str, point: [f64; 2], key: Option<&str>) -> NewCase {
+    NewCase {
+        source: Source::Resident,
+        category: category.into(),
+        title: String::new(),
+        description: "楼下有人占道摆摊，堵住了消防通道".into(),
+        cell: code(CELL),
+        point: Some(point),
+        address: "锦江区某街道 1 号".into(),
+        reporter: "user:42".into(),
+        contact: None,
+        photos: Vec::new(),
+        idempotency: key.map(|k| {
+            (
+                "user:42".to_string(),
+                k.to_string(),
+                format!("hash-of-{category}"),
+            )
+        }),
+        ip: None,
+    }
+}
+
+async fn intake_one(store: &Store, cal: &WorkCalendar, c: NewCase, now: i64) -> i64 {
+    let mut answers = store
+        .intake_batch(&[c], None, now, cal)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    answers.remove(0).unwrap_or_else(|e| panic!("{e}")).id
+}
+
+fn by(step: Step, caps: &[Capacity], actor: &str) -> StepInput {
+    StepInput {
+        step: Some(step),
+        by: caps.to_vec(),
+        actor: actor.into(),
+        note: "按规定处理".into(),
+        ..StepInput::default()
+    }
+}
+
+async fn step(store: &Store, cal: &WorkCalendar, id: i64, input: StepInput, now: i64) -> String {
+    store
+        .take_step(id, &input, now, cal)
+        .await
+        .unwrap_or_else(|e| panic!("{:?} refused: {e}", input.step))
+        .stage
+}
+
+/// The case row must equal the fold of its events through the workflow.
+async fn assert_projection_is_replay(store: &Store, id: i64) {
+    let d = store
+        .case_detail(id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("case {id}"));
+    let first = &d.events[0];
+    let level = CaseLevel::parse(first.detail["to"]["level"].as_str().unwrap_or_default())
+        .unwrap_or_else(|| panic!("level"));
+    let mut s = CaseState::new(level);
+    for e in &d.events[1..] {
+        let step = Step::parse(&e.step).unwrap_or_else(|| panic!("{}", e.step));
+        let cap = Capacity::parse(&e.capacity)
+            .unwrap_or_else(|| panic!("capacity {:?} of {}", e.capacity, e.step));
+        let facts = StepFacts {
+            not_fixed: e.detail["not_fixed"].as_bool().unwrap_or(false),
+        };
+        s = transition(s, step, facts, &[cap])
+            .unwrap_or_else(|err| panic!("replay of {} fails: {err:?}", e.step));
+    }
+    assert_eq!(s.stage.as_str(), d.case.stage);
+    assert_eq!(s.level.as_str(), d.case.level);
+    assert_eq!(s.rated, d.rated);
+    assert_eq!(i64::from(s.reworks), d.reworks);
+    assert_eq!(i64::from(s.returns), d.returns);
+    assert_eq!(i64::from(s.escalations), d.escalations);
+}
+
+async fn a_whole_life_with_whistle_rework_and_rating(store: Store) {
+    let cal = setup(&store).await;
+    let t0 = monday_9();
+    let id = intake_one(
+        &store,
+        &cal,
+        report("order.vendor", [104.08, 30.65], None),
+        t0,
+    )
+    .await;
+    let d = store
+        .case_detail(id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("case"));
+    assert!(d.case.number.starts_with("SQ20261123"), "{}", d.case.number);
+    assert_eq!(d.case.level, "grid");
+    let staff = [Capacity::LevelStaff];
+    // The grid cannot solve it: it climbs to the community, which accepts and calls the street.
+    assert_eq!(
+        step(
+            &store,
+            &cal,
+            id,
+            by(Step::Escalate, &staff, "user:1"),
+            t0 + HOUR
+        )
+        .await,
+        "reported"
+    );
+    assert_eq!(
+        step(
+            &store,
+            &cal,
+            id,
+            by(Step::Accept, &staff, "user:2"),
+            t0 + 2 * HOUR
+        )
+        .await,
+        "accepted"
+    );
+    // A community may not blow the whistle.
+    let mut whistle = by(Step::Whistle, &staff, "user:2");
+    whistle.units = vec!["510104-CG".into(), "510104-SW".into(), "510104-ZJ".into()];
+    let refused = store.take_step(id, &whistle, t0 + 2 * HOUR, &cal).await;
+    assert!(refused.is_err_and(|e| e.to_string().contains("street")));
+    step(
+        &store,
+        &cal,
+        id,
+        by(Step::Escalate, &staff, "user:2"),
+        t0 + 3 * HOUR,
+    )
+    .await;
+    whistle.actor = "user:3".into();
+    assert_eq!(
+        step(&store, &cal, id, whistle, t0 + 3 * HOUR).await,
+        "dispatched"
+    );
+    assert_eq!(
+        step(
+            &store,
+            &cal,
+            id,
+            by(Step::Sign, &[Capacity::LeadUnit], "user:10"),
+            t0 + 4 * HOUR
+        )
+        .await,
+        "handling"
+    );
+    let mut check_in = by(Step::CheckIn, &[Capacity::AssistUnit], "user:11");
+    check_in.units = vec!["510104-SW".into()];
+    step(&store, &cal, id, check_in, t0 + 5 * HOUR).await;
+    // 510104-ZJ never checks in: the sweep after its limit records it once.
+    let sweep = store
+        .sweep(t0 + 40 * HOUR, &cal, 1000)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sweep.late_check_ins, 1, "{sweep:?}");
+    let again = store
+        .sweep(t0 + 41 * HOUR, &cal, 1000)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again.late_check_ins, 0);
+    let late = store
+        .indicators(
+            "unit:510104-ZJ",
+            Date::new(2026, 11, 1).unwrap_or_else(|| panic!()),
+            Date::new(2026, 11, 30).unwrap_or_else(|| panic!()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(late.counts.get("check_in_late"), Some(&1));
+    let d = store
+        .case_detail(id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("case"));
+    let units: Vec<(&str, &str, bool)> = d
+        .units
+        .iter()
+        .map(|u| {
+            (
+                u.unit_code.as_str(),
+                u.role.as_str(),
+                u.checked_in_at_ms.is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        units,
+        vec![
+            ("510104-CG", "lead", true),
+            ("510104-SW", "assist", true),
+            ("510104-ZJ", "assist", false)
+        ]
+    );
+    // Handling, feedback, verification, then the resident says it is not fixed.
+    let t1 = t0 + 42 * HOUR;
+    assert_eq!(
+        step(
+            &store,
+            &cal,
+            id,
+            by(Step::Feedback, &[Capacity::LeadUnit], "user:10"),
+            t1
+        )
+        .await,
+        "fed_back"
+    );
+    assert_eq!(
+        step(
+            &store,
+            &cal,
+            id,
+            by(Step::Verify, &staff, "user:3"),
+            t1 + HOUR
+        )
+        .await,
+        "closed"
+    );
+    let mut rate = by(Step::Rate, &[Capacity::Reporter], "user:42");
+    rate.satisfaction = Some(Satisfaction::Unsatisfied);
+    rate.not_fixed = true;
+    assert_eq!(
+        step(&store, &cal, id, rate, t1 + 2 * HOUR).await,
+        "handling"
+    );
+    step(
+        &store,
+        &cal,
+        id,
+        by(Step::Feedback, &[Capacity::LeadUnit], "user:10"),
+        t1 + 3 * HOUR,
+    )
+    .await;
+    step(
+        &store,
+        &cal,
+        id,
+        by(Step::Verify, &staff, "user:3"),
+        t1 + 4 * HOUR,
+    )
+    .await;
+    let mut rate = by(Step::Rate, &[Capacity::Reporter], "user:42");
+    rate.satisfaction = Some(Satisfaction::Satisfied);
+    step(&store, &cal, id, rate, t1 + 5 * HOUR).await;
+    assert_projection_is_replay(&store, id).await;
+    let d = store
+        .case_detail(id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("case"));
+    assert_eq!(
+        (d.case.stage.as_str(), d.reworks, d.rated),
+        ("closed", 1, true)
+    );
+    // The counters of the community say the same as the case.
+    let day = |d| Date::new(2026, 11, d).unwrap_or_else(|| panic!());
+    let ind = store
+        .indicators("510104018001", day(1), day(30))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let g = |k: &str| ind.counts.get(k).copied().unwrap_or(0);
+    assert_eq!(
+        (
+            g("intake"),
+            g("open"),
+            g("closed"),
+            g("rated"),
+            g("not_fixed"),
+            g("satisfied")
+        ),
+        (1, 0, 2, 2, 1, 1),
+        "{ind:?}"
+    );
+    assert_eq!((g("escalated"), g("whistled"), g("reworked")), (2, 1, 1));
+    assert_eq!(ind.resolve_rate, Some(0.5));
+    let notices = store
+        .notifications(&["user:42".into()], 50)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(notices.iter().any(|n| n.step == "verify"), "{notices:?}");
+}
+
+async fn refusals_change_nothing(store: Store) {
+    let cal = setup(&store).await;
+    let t0 = monday_9();
+    let id = intake_one(
+        &store,
+        &cal,
+        report("order.vendor", [104.08, 30.65], None),
+        t0,
+    )
+    .await;
+    let before = store
+        .case_detail(id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (s, caps) in [
+        (Step::Sign, vec![Capacity::LevelStaff]),
+        (Step::Accept, vec![Capacity::Reporter, Capacity::LeadUnit]),
+        (Step::Verify, vec![Capacity::LevelStaff]),
+        (Step::Rate, vec![Capacity::Reporter]),
+        (Step::Supervise, vec![Capacity::LevelStaff]),
+    ] {
+        assert!(
+            store
+                .take_step(id, &by(s, &caps, "user:9"), t0, &cal)
+                .await
+                .is_err(),
+            "{s}"
+        );
+    }
+    let mut stale = by(Step::Accept, &[Capacity::LevelStaff], "user:1");
+    stale.expect_events = Some(7);
+    let e = store
+        .take_step(id, &stale, t0, &cal)
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(e.contains("changed"), "{e}");
+    let mut dispatch = by(Step::Dispatch, &[Capacity::LevelStaff], "user:1");
+    dispatch.units = vec!["510104-NOPE".into()];
+    step(
+        &store,
+        &cal,
+        id,
+        by(Step::Accept, &[Capacity::LevelStaff], "user:1"),
+        t0,
+    )
+    .await;
+    assert!(store.take_step(id, &dispatch, t0, &cal).await.is_err());
+    let after = store
+        .case_detail(id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        before.map(|d| d.events.len() + 1),
+        after.map(|d| d.events.len())
+    );
+    assert!(
+        store
+            .take_step(
+                987654,
+                &by(Step::Accept, &[Capacity::LevelStaff], "u"),
+                t0,
+                &cal
+            )
+            .await
+            .is_err()
+    );
+}
+
+async fn intake_is_idempotent_and_finds_duplicates(store: Store) {
+    let cal = setup(&store).await;
+    let t0 = monday_9();
+    let a = report("order.vendor", [104.08, 30.65], Some("k-1"));
+    let answers = store
+        .intake_batch(&[a.clone(), a.clone()], None, t0, &cal)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ids: Vec<(i64, bool)> = answers
+        .iter()
+        .map(|x| {
+            x.as_ref()
+                .map(|i| (i.id, i.created))
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect();
+    assert_eq!(
+        ids[0].0, ids[1].0,
+        "a retry inside the batch answers the same case"
+    );
+    assert_eq!((ids[0].1, ids[1].1), (true, false));
+    let again = store
+        .intake_batch(std::slice::from_ref(&a), None, t0 + 1000, &cal)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        again[0].as_ref().map(|i| (i.id, i.created)).ok(),
+        Some((ids[0].0, false))
+    );
+    let mut other = a.clone();
+    other.idempotency = Some(("user:42".into(), "k-1".into(), "different".into()));
+    let bad = report("no.such", [104.08, 30.65], None);
+    let mixed = store
+        .intake_batch(
+            &[
+                other,
+                bad,
+                report("order.vendor", [104.0802, 30.6501], None),
+            ],
+            None,
+            t0 + 2000,
+            &cal,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        mixed[0]
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("Idempotency"))
+    );
+    assert!(
+        mixed[1]
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("category"))
+    );
+    let second = mixed[2]
+        .as_ref()
+        .map(|i| i.id)
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The second report is 23 m from the first: a likely duplicate; then merged into it.
+    let dups = store
+        .nearby_duplicates("order.vendor", [104.0802, 30.6501], t0 + 3000, second)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        dups.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![ids[0].0]
+    );
+    assert!(dups[0].distance_m < 30.0);
+    assert!(
+        store
+            .nearby_duplicates("order.parking", [104.0802, 30.6501], t0, second)
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
+    let mut merge = by(Step::Merge, &[Capacity::LevelStaff], "user:1");
+    merge.merge_into = Some(ids[0].0);
+    assert_eq!(step(&store, &cal, second, merge, t0 + 4000).await, "merged");
+    assert_projection_is_replay(&store, second).await;
+    let list = store
+        .cases(
+            Some(&[code("510104018001")]),
+            &CaseFilter {
+                stages: vec!["reported".into()],
+                ..CaseFilter::default()
+            },
+            None,
+            10,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        list.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![ids[0].0]
+    );
+}
+
+/// An overdue handling clock fires once, whoever sweeps and however often, and escalation
+/// climbs an unanswered case.
+async fn timers_fire_once(store: Store) {
+    let cal = setup(&store).await;
+    let t0 = monday_9();
+    let id = intake_one(
+        &store,
+        &cal,
+        report("order.vendor", [104.08, 30.65], None),
+        t0,
+    )
+    .await;
+    // Nobody accepts it within a working day: overdue, and it climbs to the community.
+    let late = t0 + 40 * HOUR;
+    let (a, b) = tokio::join!(store.sweep(late, &cal, 1000), store.sweep(late, &cal, 1000));
+    let (a, b) = (
+        a.unwrap_or_else(|e| panic!("{e}")),
+        b.unwrap_or_else(|e| panic!("{e}")),
+    );
+    assert_eq!(a.overdue + b.overdue, 1, "{a:?} {b:?}");
+    assert_eq!(a.escalated + b.escalated, 1);
+    assert_eq!(a.warnings + b.warnings, 1);
+    let d = store
+        .case_detail(id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("case"));
+    assert_eq!(d.case.level, "community");
+    assert_projection_is_replay(&store, id).await;
+    let n = d.events.len();
+    let c = store
+        .sweep(late, &cal, 1000)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.fired, 0);
+    assert_eq!(
+        store
+            .case_detail(id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .map(|d| d.events.len()),
+        Some(n)
+    );
+}
+
+async fn timers_survive_a_restart(store: Store) {
+    let cal = setup(&store).await;
+    let t0 = monday_9();
+    let id = intake_one(
+        &store,
+        &cal,
+        report("emergency.gas_leak", [104.08, 30.65], None),
+        t0,
+    )
+    .await;
+    let staff = [Capacity::LevelStaff];
+    step(&store, &cal, id, by(Step::Accept, &staff, "user:1"), t0).await;
+    step(&store, &cal, id, by(Step::Escalate, &staff, "user:1"), t0).await;
+    step(&store, &cal, id, by(Step::Escalate, &staff, "user:1"), t0).await;
+    let mut d = by(Step::Dispatch, &staff, "user:1");
+    d.units = vec!["510104-SC".into()];
+    step(&store, &cal, id, d, t0).await;
+    step(
+        &store,
+        &cal,
+        id,
+        by(Step::Sign, &[Capacity::LeadUnit], "user:5"),
+        t0 + HOUR / 2,
+    )
+    .await;
+    // Urgent: handled the same day. A second handle (a "restart": a new pool on the same
+    // database) sweeps after midnight and finds the clock due, once.
+    let detail = store
+        .case_detail(id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("case"));
+    let due = detail.case.due_at_ms.unwrap_or_default();
+    assert_eq!(
+        due,
+        Date::new(2026, 11, 24)
+            .unwrap_or_else(|| panic!())
+            .start_epoch_ms_cst()
+    );
+    let before = store
+        .sweep(due - 1, &cal, 1000)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(before.overdue, 0);
+    let after = store
+        .sweep(due + 1, &cal, 1000)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((after.overdue, after.supervised), (1, 1), "{after:?}");
+    let d = store
+        .case_detail(id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("case"));
+    assert!(d.case.overdue);
+    assert_eq!(d.supervised, 1);
+    let ind = store
+        .indicators(
+            "510104000000",
+            Date::new(2026, 11, 1).unwrap_or_else(|| panic!()),
+            Date::new(2026, 11, 30).unwrap_or_else(|| panic!()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ind.counts.get("overdue_open"), Some(&1));
+    assert_eq!(ind.on_time_rate, Some(0.0));
+    step(
+        &store,
+        &cal,
+        id,
+        by(Step::Feedback, &[Capacity::LeadUnit], "user:5"),
+        due + HOUR,
+    )
+    .await;
+    step(
+        &store,
+        &cal,
+        id,
+        by(Step::Verify, &[Capacity::LevelStaff], "user:1"),
+        due + 2 * HOUR,
+    )
+    .await;
+    let ind = store
+        .indicators(
+            "510104000000",
+            Date::new(2026, 11, 1).unwrap_or_else(|| panic!()),
+            Date::new(2026, 11, 30).unwrap_or_else(|| panic!()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        ind.counts.get("overdue_open"),
+        None,
+        "closing the late case clears the level"
+    );
+    assert_eq!(
+        (ind.counts.get("closed"), ind.counts.get("closed_on_time")),
+        (Some(&1), None)
+    );
+    assert_projection_is_replay(&store, id).await;
+}
+
+/// A pause stops the clock: the deadline moves on by the time paused.
+async fn pauses_stop_the_clock(store: Store) {
+    let cal = setup(&store).await;
+    let t0 = monday_9();
+    let id = intake_one(
+        &store,
+        &cal,
+        report("property.service", [104.08, 30.65], None),
+        t0,
+    )
+    .await;
+    let staff = [Capacity::LevelStaff];
+    step(&store, &cal, id, by(Step::Accept, &staff, "user:1"), t0).await;
+    let mut d = by(Step::Dispatch, &staff, "user:1");
+    d.units = vec!["510104-ZJ".into()];
+    step(&store, &cal, id, d, t0).await;
+    step(
+        &store,
+        &cal,
+        id,
+        by(Step::Sign, &[Capacity::LeadUnit], "user:5"),
+        t0,
+    )
+    .await;
+    let due = store
+        .case_detail(id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .and_then(|d| d.case.due_at_ms)
+        .unwrap_or_default();
+    let mut pause = by(Step::RequestPause, &[Capacity::LeadUnit], "user:5");
+    pause.pause_until_ms = Some(t0 + 100 * HOUR);
+    pause.note = "需等待配件".into();
+    step(&store, &cal, id, pause, t0 + HOUR).await;
+    step(
+        &store,
+        &cal,
+        id,
+        by(Step::ApprovePause, &staff, "user:1"),
+        t0 + 2 * HOUR,
+    )
+    .await;
+    // While paused nothing fires, even long past the old deadline.
+    let s = store
+        .sweep(due + 10 * HOUR, &cal, 1000)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.overdue, 0, "{s:?}");
+    step(
+        &store,
+        &cal,
+        id,
+        by(Step::Resume, &[Capacity::LeadUnit], "user:5"),
+        t0 + 50 * HOUR,
+    )
+    .await;
+    let moved = store
+        .case_detail(id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .and_then(|d| d.case.due_at_ms)
+        .unwrap_or_default();
+    assert_eq!(moved, due + 48 * HOUR);
+    let ind = store
+        .indicators(
+            "510104018001",
+            Date::new(2026, 11, 1).unwrap_or_else(|| panic!()),
+            Date::new(2026, 11, 30).unwrap_or_else(|| panic!()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ind.counts.get("paused"), Some(&1));
+    assert_projection_is_replay(&store, id).await;
+}
+
+on_both_backends!(
+    a_whole_life_with_whistle_rework_and_rating,
+    refusals_change_nothing,
+    intake_is_idempotent_and_finds_duplicates,
+    timers_fire_once,
+    timers_survive_a_restart,
+    pauses_stop_the_clock,
+);
