@@ -14,6 +14,11 @@ pub enum Need {
     Act(Action),
     /// The action inside a scope, or the resource is the signed-in resident's own record.
     ActOrOwn(Action),
+    /// Anyone signed in; what they get is their own (their reports, unit, notices).
+    SignedIn,
+    /// Those a case concerns: staff of its territory (`view_cases`), units it was sent to,
+    /// its reporter; the step itself is decided by the workflow from their capacity.
+    CaseParty,
 }
 
 impl Need {
@@ -27,12 +32,21 @@ impl Need {
                 .copied()
                 .filter(|r| r.allows(a) || *r == Role::Resident)
                 .collect(),
+            Need::SignedIn => Role::ALL.to_vec(),
+            Need::CaseParty => Role::ALL
+                .iter()
+                .copied()
+                .filter(|r| {
+                    r.allows(Action::ViewCases) || matches!(r, Role::UnitStaff | Role::Resident)
+                })
+                .collect(),
         }
     }
 
     pub fn action(self) -> Option<Action> {
         match self {
-            Need::Public => None,
+            Need::Public | Need::SignedIn => None,
+            Need::CaseParty => Some(Action::ViewCases),
             Need::Act(a) | Need::ActOrOwn(a) => Some(a),
         }
     }
@@ -105,6 +119,22 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "/api/v1/residents/{id}/tags/{tag}",
         Act(Action::EditRegister),
     ),
+    ep("post", "/api/v1/cases", Public),
+    ep("get", "/api/v1/cases", SignedIn),
+    ep("get", "/api/v1/cases/{id}", CaseParty),
+    ep("get", "/api/v1/cases/{id}/photos/{photo}", CaseParty),
+    ep("post", "/api/v1/cases/{id}/steps", CaseParty),
+    ep("get", "/api/v1/track/{number}", Public),
+    ep("get", "/api/v1/categories", Public),
+    ep(
+        "put",
+        "/api/v1/categories/{code}",
+        Act(Action::ManageCatalogue),
+    ),
+    ep("get", "/api/v1/units", SignedIn),
+    ep("get", "/api/v1/overview", Act(Action::ViewIndicators)),
+    ep("get", "/api/v1/indicators", Act(Action::ViewIndicators)),
+    ep("get", "/api/v1/notifications", SignedIn),
 ];
 
 /// The entry for an operation.
@@ -137,6 +167,18 @@ pub fn annotate(doc: &mut serde_json::Value) {
                         format!(
                             "needs `{}` on a resource inside the caller's scope; roles: {}",
                             a.as_str(),
+                            roles.join(", ")
+                        ),
+                    ),
+                    SignedIn => (
+                        "须登录；只返回本人相关的内容".to_string(),
+                        "any signed-in caller; answers only what is theirs".to_string(),
+                    ),
+                    CaseParty => (
+                        "案件辖区人员、承办/协办单位或诉求人本人；可执行的操作由其身份决定"
+                            .to_string(),
+                        format!(
+                            "staff of the case's territory (`view_cases`), units it was sent to, or its reporter; the workflow decides each step from their capacity; roles: {}",
                             roles.join(", ")
                         ),
                     ),

@@ -69,6 +69,7 @@ impl From<StoreError> for ApiError {
             _ if e.is_internal() => ApiError::Internal(e.to_string()),
             StoreError::NotFound(t) => ApiError::Client(StatusCode::NOT_FOUND, t.clone()),
             StoreError::Refused(t) => ApiError::Client(StatusCode::CONFLICT, t.clone()),
+            StoreError::Invalid(t) => ApiError::Client(StatusCode::UNPROCESSABLE_ENTITY, t.clone()),
             _ => ApiError::client(StatusCode::UNPROCESSABLE_ENTITY, &e),
         }
     }

@@ -3,6 +3,7 @@
 //! document generated from the handlers, and the built-in web pages.
 
 pub mod auth;
+pub mod base64;
 mod dto;
 pub mod endpoints;
 mod error;
@@ -14,7 +15,7 @@ mod routes;
 mod state;
 
 pub use error::ApiError;
-pub use state::{AppState, Limits};
+pub use state::{AppState, Limits, SystemClock};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -31,6 +32,10 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::locate::router())
         .merge(routes::register::router())
         .merge(routes::register_edit::router())
+        .merge(routes::cases::router())
+        .merge(routes::case_steps::router())
+        .merge(routes::catalogue::router())
+        .merge(routes::command::router())
         .merge(routes::session::router())
         .merge(routes::web::router())
         .merge(openapi::router())

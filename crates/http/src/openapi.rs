@@ -2,7 +2,10 @@
 //! A copy is committed at `docs/openapi.json`; a test fails when the two drift.
 
 use crate::AppState;
-use crate::routes::{health, locate, regions, register, register_edit, session};
+use crate::routes::{
+    case_steps, cases, catalogue, command, health, locate, regions, register, register_edit,
+    session,
+};
 use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::OpenApi;
@@ -17,11 +20,16 @@ use utoipa::OpenApi;
         register::households, register::residents, register::counts, register::household, register::resident, register::search,
         register_edit::reveal, register_edit::set_tag, register_edit::clear_tag,
         session::sign_in, session::sign_out, session::me,
+        cases::report, cases::list, cases::detail, cases::photo, cases::track, case_steps::take,
+        catalogue::categories, catalogue::put_category, catalogue::units,
+        command::overview, command::indicators, command::notifications,
     ),
     tags(
         (name = "territory", description = "Regions, grids and micro-grids; point lookup"),
         (name = "access", description = "Signing in and out; who the caller is"),
         (name = "register", description = "Houses and people (先房后人): households, residents, key populations, counts"),
+        (name = "cases", description = "The case closed loop (事件/诉求): intake, inboxes, steps, catalogue, units, notices"),
+        (name = "command", description = "Command centre: live counters and evaluation indicators"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]

@@ -1,5 +1,6 @@
 //! Shared state handed to every handler.
 
+use shezhi_domain::calendar::WorkCalendar;
 use shezhi_domain::clock::Clock;
 use shezhi_domain::geocode::Locator;
 use shezhi_domain::people::privacy::Vault;
@@ -17,6 +18,10 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Mark cookies `Secure` (when served over HTTPS, directly or behind a proxy).
     pub secure_cookies: bool,
+    /// Working days, holidays and make-up days the case clocks run on.
+    pub calendar: Arc<WorkCalendar>,
+    /// Group-committed intake; without it each report is its own transaction.
+    pub intake: Option<shezhi_store::cases::GroupIntake>,
 }
 
 /// Rate limits of the server, shared by all requests.
@@ -63,7 +68,21 @@ impl AppState {
             clock: Arc::new(SystemClock),
             limits: Arc::new(Limits::default()),
             secure_cookies: false,
+            calendar: Arc::new(WorkCalendar::china()),
+            intake: None,
         }
+    }
+
+    /// Take reports through a group-commit writer (needs a running tokio runtime).
+    pub fn with_group_intake(mut self, max_batch: usize) -> AppState {
+        self.intake = Some(shezhi_store::cases::GroupIntake::start(
+            self.store.clone(),
+            self.vault.clone(),
+            self.clock.clone(),
+            self.calendar.clone(),
+            max_batch,
+        ));
+        self
     }
 
     pub fn with_clock(mut self, c: Arc<dyn Clock>) -> AppState {

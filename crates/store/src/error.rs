@@ -17,6 +17,9 @@ pub enum StoreError {
     /// The request cannot be carried out as asked; the text says why, in both languages.
     #[error("{}", .0.en)]
     Refused(ErrorText),
+    /// The request itself is malformed or incomplete; the text says what to fix.
+    #[error("{}", .0.en)]
+    Invalid(ErrorText),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
@@ -30,6 +33,14 @@ impl StoreError {
         en: impl Into<String>,
     ) -> StoreError {
         StoreError::NotFound(ErrorText {
+            code,
+            zh: zh.into(),
+            en: en.into(),
+        })
+    }
+
+    pub fn invalid(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> StoreError {
+        StoreError::Invalid(ErrorText {
             code,
             zh: zh.into(),
             en: en.into(),
@@ -59,7 +70,7 @@ impl Bilingual for StoreError {
             StoreError::InvalidUrl { .. } => "invalid_database_url",
             StoreError::Unavailable(_) => "database_unavailable",
             StoreError::Rejected(_) => "import_rejected",
-            StoreError::Refused(t) | StoreError::NotFound(t) => t.code,
+            StoreError::Refused(t) | StoreError::NotFound(t) | StoreError::Invalid(t) => t.code,
             StoreError::Corrupt(_) | StoreError::Db(_) => "internal_error",
         }
     }
@@ -72,7 +83,9 @@ impl Bilingual for StoreError {
             StoreError::Rejected(rows) => {
                 format!("导入被拒绝：{} 行有错误，未导入任何数据", rows.len())
             }
-            StoreError::Refused(t) | StoreError::NotFound(t) => t.zh.clone(),
+            StoreError::Refused(t) | StoreError::NotFound(t) | StoreError::Invalid(t) => {
+                t.zh.clone()
+            }
             StoreError::Corrupt(_) | StoreError::Db(_) => "服务器内部错误".into(),
         }
     }
@@ -86,7 +99,9 @@ impl Bilingual for StoreError {
                 "import rejected: {} bad rows, nothing was loaded",
                 rows.len()
             ),
-            StoreError::Refused(t) | StoreError::NotFound(t) => t.en.clone(),
+            StoreError::Refused(t) | StoreError::NotFound(t) | StoreError::Invalid(t) => {
+                t.en.clone()
+            }
             StoreError::Corrupt(_) | StoreError::Db(_) => "internal server error".into(),
         }
     }

@@ -1,5 +1,10 @@
 //! Handlers, one module per resource.
 
+pub mod case_access;
+pub mod case_steps;
+pub mod cases;
+pub mod catalogue;
+pub mod command;
 pub mod health;
 pub mod locate;
 pub mod regions;

@@ -41,7 +41,7 @@ pub struct ListQuery {
     tag: Option<String>,
 }
 
-fn limit(raw: Option<&str>) -> Result<i64, ApiError> {
+pub(crate) fn limit(raw: Option<&str>) -> Result<i64, ApiError> {
     match raw {
         None => Ok(DEFAULT_LIMIT),
         Some(v) => v

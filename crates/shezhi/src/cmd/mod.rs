@@ -6,6 +6,7 @@ pub mod bench_load;
 pub mod import;
 pub mod register;
 pub mod serve;
+pub mod workers;
 
 use crate::config::Config;
 use shezhi_domain::Bilingual;

@@ -46,8 +46,23 @@ pub async fn run(cfg: &Config, demo: Option<&RegisterArgs>) -> Result<(), CliErr
         }
     };
     store.ensure_register_indexes().await?;
+    store.ensure_catalogue(now_ms()).await?;
     let locator = load_locator(&store).await?;
-    let mut state = AppState::new(store.clone(), locator).with_vault(vault);
+    let mut state = AppState::new(store.clone(), locator)
+        .with_vault(vault)
+        .with_group_intake(256);
+    super::workers::spawn_sweeper(
+        store.clone(),
+        state.clock.clone(),
+        state.calendar.clone(),
+        std::time::Duration::from_secs(10),
+    );
+    super::workers::spawn_outbox(
+        store.clone(),
+        state.clock.clone(),
+        Arc::new(super::workers::LogChannel),
+        std::time::Duration::from_secs(5),
+    );
     match Metrics::install() {
         Ok(m) => state = state.with_metrics(m),
         Err(e) => tracing::warn!(error = %e, "metrics disabled"),
@@ -90,6 +105,11 @@ pub async fn demo(cfg: &Config, args: DemoArgs) -> Result<(), CliError> {
         }
     }
     run(cfg, Some(&args.register)).await
+}
+
+fn now_ms() -> i64 {
+    use shezhi_domain::clock::Clock;
+    shezhi_http::SystemClock.now_ms()
 }
 
 /// The demo's data key, kept in a file beside the demo database (created on first start).

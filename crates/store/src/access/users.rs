@@ -268,3 +268,22 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Handling units, optionally only those of a region's subtree, by code.
+    pub async fn units(
+        &self,
+        within: Option<&RegionCode>,
+    ) -> Result<Vec<HandlingUnit>, StoreError> {
+        let (lo, hi) = within
+            .map(RegionCode::subtree_range)
+            .unwrap_or_else(|| (String::new(), "\u{10FFFF}".into()));
+        with_pool!(self, p => {
+            sqlx::query("SELECT code, name, kind, region_code FROM handling_units WHERE region_code >= $1 AND region_code < $2 ORDER BY code")
+                .bind(lo).bind(hi).fetch_all(p).await?
+                .iter().map(|r| Ok(HandlingUnit { code: r.try_get(0)?, name: r.try_get(1)?, kind: r.try_get(2)?, region_code: r.try_get(3)? }))
+                .collect::<Result<Vec<_>, sqlx::Error>>()
+                .map_err(StoreError::from)
+        })
+    }
+}

@@ -41,7 +41,7 @@ pub(crate) fn hex(b: &[u8]) -> String {
 /// Check photos: count, type, size.
 pub fn check_photos(photos: &[Photo]) -> Result<(), StoreError> {
     if photos.len() > PHOTOS_MAX {
-        return Err(StoreError::refused(
+        return Err(StoreError::invalid(
             "too_many_photos",
             format!("每次最多上传 {PHOTOS_MAX} 张照片"),
             format!("at most {PHOTOS_MAX} photos at a time"),
@@ -49,14 +49,14 @@ pub fn check_photos(photos: &[Photo]) -> Result<(), StoreError> {
     }
     for p in photos {
         if !PHOTO_TYPES.contains(&p.content_type.as_str()) {
-            return Err(StoreError::refused(
+            return Err(StoreError::invalid(
                 "photo_type",
                 "照片须为 JPEG、PNG 或 WebP 格式",
                 "photos must be JPEG, PNG or WebP",
             ));
         }
         if p.bytes.is_empty() || p.bytes.len() > PHOTO_MAX_BYTES {
-            return Err(StoreError::refused(
+            return Err(StoreError::invalid(
                 "photo_size",
                 "每张照片不超过 5 MB",
                 "each photo may have at most 5 MB",
@@ -68,7 +68,7 @@ pub fn check_photos(photos: &[Photo]) -> Result<(), StoreError> {
             _ => p.bytes.len() > 12 && &p.bytes[..4] == b"RIFF" && &p.bytes[8..12] == b"WEBP",
         };
         if !magic_ok {
-            return Err(StoreError::refused(
+            return Err(StoreError::invalid(
                 "photo_content",
                 "照片内容与声明的格式不符",
                 "the photo's content does not match its type",
@@ -91,7 +91,7 @@ pub(crate) fn check(
     found: Option<(Category, i64)>,
 ) -> Result<(Category, i64), StoreError> {
     let (cat, version) = found.filter(|(c, _)| c.leaf).ok_or_else(|| {
-        StoreError::refused(
+        StoreError::invalid(
             "unknown_category",
             format!("未知的事项类别“{}”", c.category),
             format!("unknown case category {:?}", c.category),
@@ -99,14 +99,14 @@ pub(crate) fn check(
     })?;
     let n = c.description.trim().chars().count();
     if !(2..=2000).contains(&n) {
-        return Err(StoreError::refused(
+        return Err(StoreError::invalid(
             "invalid_description",
             "问题描述须为 2 到 2000 个字",
             "the description must have 2 to 2000 characters",
         ));
     }
     if c.title.chars().count() > 60 || c.address.chars().count() > 200 {
-        return Err(StoreError::refused(
+        return Err(StoreError::invalid(
             "field_too_long",
             "标题不超过 60 字，地址不超过 200 字",
             "the title may have at most 60 characters and the address 200",

@@ -9,6 +9,7 @@ mod clock;
 mod counters;
 mod group;
 mod intake;
+mod outbox;
 mod plan;
 mod query;
 mod steps;
@@ -17,6 +18,7 @@ pub use clock::SweepReport;
 pub use counters::{Indicators, ScopeKey};
 pub use group::GroupIntake;
 pub use intake::check_photos;
+pub use outbox::Outgoing;
 pub use query::{
     CaseDetail, CaseEvent, CaseFilter, CaseList, CaseSummary, CaseUnit, Notification, StoredFacts,
 };

@@ -99,6 +99,10 @@ fn refused(code: &'static str, zh: &str, en: &str) -> StoreError {
     StoreError::refused(code, zh, en)
 }
 
+fn invalid(code: &'static str, zh: &str, en: &str) -> StoreError {
+    StoreError::invalid(code, zh, en)
+}
+
 /// The clock a stage runs, from the category's limits.
 pub(crate) fn stage_limit(stage: Stage, cat: &Category) -> Option<TimeLimit> {
     let l = &cat.limits;
@@ -190,7 +194,7 @@ pub(crate) fn plan_step(
 ) -> Result<Plan, StoreError> {
     let step = input
         .step
-        .ok_or_else(|| refused("step_required", "请指明操作", "name the step to take"))?;
+        .ok_or_else(|| invalid("step_required", "请指明操作", "name the step to take"))?;
     let facts = StepFacts {
         not_fixed: input.not_fixed,
     };
@@ -230,13 +234,13 @@ pub(crate) fn plan_step(
             };
             if !want.contains(&units.len()) {
                 return Err(if step == Step::Dispatch {
-                    refused(
+                    invalid(
                         "one_unit_required",
                         "派遣须指定一个承办单位",
                         "dispatch names exactly one unit",
                     )
                 } else {
-                    refused(
+                    invalid(
                         "whistle_units_required",
                         "吹哨须指定一个主办单位和至少一个协办单位（最多 10 个）",
                         "a whistle names one lead unit and 1 to 9 assisting units",
@@ -294,7 +298,7 @@ pub(crate) fn plan_step(
         }
         Step::Return | Step::Reject => {
             if input.note.trim().chars().count() < 2 {
-                return Err(refused(
+                return Err(invalid(
                     "reason_required",
                     "退单或不予受理须说明理由",
                     "a return or a rejection needs a reason",
@@ -312,14 +316,14 @@ pub(crate) fn plan_step(
         }
         Step::Merge => {
             let target = input.merge_into.ok_or_else(|| {
-                refused(
+                invalid(
                     "merge_target_required",
                     "请指明并入的案件",
                     "name the case to merge into",
                 )
             })?;
             if target == id {
-                return Err(refused(
+                return Err(invalid(
                     "merge_into_itself",
                     "案件不能并入自身",
                     "a case cannot merge into itself",
@@ -351,14 +355,14 @@ pub(crate) fn plan_step(
         }
         Step::RequestPause => {
             let until = input.pause_until_ms.ok_or_else(|| {
-                refused(
+                invalid(
                     "pause_until_required",
                     "申请缓办须注明缓办截止时间",
                     "a pause request needs an end time",
                 )
             })?;
             if until <= now || input.note.trim().chars().count() < 2 {
-                return Err(refused(
+                return Err(invalid(
                     "invalid_pause",
                     "缓办截止时间须晚于现在，并说明理由",
                     "a pause must end in the future and give a reason",
@@ -369,7 +373,7 @@ pub(crate) fn plan_step(
         }
         Step::Rate => {
             let s = input.satisfaction.ok_or_else(|| {
-                refused(
+                invalid(
                     "satisfaction_required",
                     "请选择满意度",
                     "choose a satisfaction level",
@@ -384,7 +388,7 @@ pub(crate) fn plan_step(
         }
         Step::Feedback | Step::SolveOnSpot => {
             if input.note.trim().chars().count() < 2 {
-                return Err(refused(
+                return Err(invalid(
                     "note_required",
                     "请填写处置情况",
                     "describe what was done",

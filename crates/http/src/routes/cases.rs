@@ -1,0 +1,517 @@
+//! Cases over HTTP: raising one (from any channel, idempotent), the inbox lists, one case with
+//! the steps the caller may take now, its photos, and following a case by its number.
+
+use super::case_access::{caller_view, visible_case};
+use crate::auth::Caller;
+use crate::json::ApiJson;
+use crate::{ApiError, AppState};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use shezhi_domain::access::{Action, Role};
+use shezhi_domain::cases::{Capacity, Source, Step};
+use shezhi_domain::people::Phone;
+use shezhi_domain::territory::RegionCode;
+use shezhi_store::cases::{CaseDetail, CaseFilter, CaseList, Intake, NewCase, Photo, StepInput};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/cases", get(list).post(report))
+        .route("/api/v1/cases/{id}", get(detail))
+        .route("/api/v1/cases/{id}/photos/{photo}", get(photo))
+        .route("/api/v1/track/{number}", get(track))
+}
+
+/// A photo inside a JSON body.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct PhotoIn {
+    /// `image/jpeg`, `image/png` or `image/webp`.
+    pub content_type: String,
+    /// The bytes in base64, at most 5 MB decoded.
+    pub data_base64: String,
+}
+
+pub(crate) fn photos(list: &[PhotoIn]) -> Result<Vec<Photo>, ApiError> {
+    list.iter()
+        .map(|p| {
+            crate::base64::decode(&p.data_base64)
+                .map(|bytes| Photo {
+                    content_type: p.content_type.clone(),
+                    bytes,
+                })
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_photo",
+                        "照片数据须为 base64 编码",
+                        "photo data must be base64",
+                    )
+                })
+        })
+        .collect()
+}
+
+/// A report.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct ReportIn {
+    /// A leaf category code from `/api/v1/categories`, e.g. `order.vendor`.
+    pub category: String,
+    /// What is wrong, 2 to 2000 characters.
+    pub description: String,
+    #[serde(default)]
+    pub title: String,
+    /// Where: a point (then the micro-grid is found) …
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    /// … or the code of a grid or micro-grid.
+    pub cell_code: Option<String>,
+    #[serde(default)]
+    pub address: String,
+    /// A phone to be told on (required without an account); stored sealed, shown masked.
+    pub contact_phone: Option<String>,
+    /// Staff only: `patrol`, `hotline`, `clue`, `sensor` or `staff`.
+    pub source: Option<String>,
+    #[serde(default)]
+    pub photos: Vec<PhotoIn>,
+    /// Grid workers only: solved on the spot (自行处置), with what was done.
+    pub solved_on_spot: Option<String>,
+}
+
+fn bad(code: &'static str, zh: &str, en: &str) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, code, zh, en)
+}
+
+/// The cell a report is about: from its point, or its stated grid or micro-grid.
+fn place(s: &AppState, r: &ReportIn) -> Result<(RegionCode, Option<[f64; 2]>), ApiError> {
+    match (r.lon, r.lat, &r.cell_code) {
+        (Some(lon), Some(lat), _) => {
+            let chain = s.locator.locate([lon, lat]).map_err(|e| {
+                ApiError::client(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &e as &dyn shezhi_domain::Bilingual,
+                )
+            })?;
+            let leaf = chain.last().ok_or_else(|| {
+                bad(
+                    "outside_territory",
+                    "该位置不在辖区内",
+                    "the point lies outside the territory",
+                )
+            })?;
+            Ok((leaf.code.clone(), Some([lon, lat])))
+        }
+        (None, None, Some(c)) => {
+            let code = super::parse_code(c)?;
+            use shezhi_domain::territory::Level;
+            if !matches!(code.level(), Level::Grid | Level::MicroGrid) {
+                return Err(bad(
+                    "cell_required",
+                    "请给出网格或微网格编码",
+                    "give a grid or micro-grid code",
+                ));
+            }
+            Ok((code, None))
+        }
+        _ => Err(bad(
+            "place_required",
+            "请给出位置（经纬度 lon、lat，或网格编码 cell_code）",
+            "give a place: lon and lat, or cell_code",
+        )),
+    }
+}
+
+/// Raise a case. Residents may report without an account by leaving a phone; staff report
+/// for places in their territory (patrol, hotline hand-off, clues, sensors, entry). With an
+/// `Idempotency-Key` header a retried submission answers the case already made (200).
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = ReportIn,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body give the same case")),
+    responses((status = 201, body = Intake), (status = 200, description = "The case this key made before", body = Intake),
+        (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn report(
+    State(s): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(r): ApiJson<ReportIn>,
+) -> Result<(StatusCode, Json<Intake>), ApiError> {
+    let (cell, point) = place(&s, &r)?;
+    if s.store.region(&cell).await?.is_none() {
+        return Err(ApiError::not_found("区划", "region", cell.as_str()));
+    }
+    let contact = match r
+        .contact_phone
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        None => None,
+        Some(p) => {
+            Some(Phone::parse(p).map_err(|e| ApiError::client(StatusCode::BAD_REQUEST, &e))?)
+        }
+    };
+    let staff = caller.grants.can(Action::ReportCase, &cell);
+    let source = match (r.source.as_deref(), staff) {
+        (None, true) => {
+            if caller
+                .grants
+                .bindings
+                .iter()
+                .any(|b| b.role == Role::GridWorker)
+            {
+                Source::Patrol
+            } else {
+                Source::Staff
+            }
+        }
+        (None, false) | (Some("resident"), _) => Source::Resident,
+        (Some(other), true) => Source::parse(other)
+            .filter(|x| !matches!(x, Source::Campaign))
+            .ok_or_else(|| {
+                bad(
+                    "invalid_source",
+                    "来源须为 patrol、hotline、clue、sensor、staff 之一",
+                    "source must be one of patrol, hotline, clue, sensor, staff",
+                )
+            })?,
+        (Some(_), false) => return Err(crate::auth::forbidden(Action::ReportCase)),
+    };
+    if caller.user.is_none() && contact.is_none() {
+        return Err(bad(
+            "contact_required",
+            "未登录上报须留下联系电话",
+            "without an account, leave a phone number",
+        ));
+    }
+    let solve = r
+        .solved_on_spot
+        .as_deref()
+        .map(str::trim)
+        .filter(|x| !x.is_empty());
+    let grid_worker_here = caller.grants.bindings.iter().any(|b| {
+        b.role == Role::GridWorker && b.scope.as_ref().is_some_and(|sc| sc.contains(&cell))
+    });
+    if solve.is_some() && !grid_worker_here {
+        return Err(crate::auth::forbidden(Action::ReportCase));
+    }
+    let principal = caller
+        .user
+        .as_ref()
+        .map(|u| format!("user:{}", u.id))
+        .or_else(|| contact.as_ref().map(|c| format!("phone:{}", c.masked())))
+        .unwrap_or_default();
+    let idempotency = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(|k| {
+            if k.len() > 100 {
+                return Err(bad(
+                    "invalid_idempotency_key",
+                    "Idempotency-Key 不超过 100 个字符",
+                    "the Idempotency-Key may have at most 100 characters",
+                ));
+            }
+            let photo_bytes: usize = r.photos.iter().map(|p| p.data_base64.len()).sum();
+            let fingerprint = format!(
+                "{}|{}|{}|{:?}|{:?}|{:?}|{}|{:?}|{}",
+                r.category,
+                r.description,
+                r.title,
+                r.lon,
+                r.lat,
+                r.cell_code,
+                r.address,
+                r.contact_phone,
+                photo_bytes
+            );
+            let hash = shezhi_domain::people::privacy::hex(&shezhi_domain::access::secret_hash(
+                &fingerprint,
+            ));
+            Ok((principal.clone(), k.to_string(), hash))
+        })
+        .transpose()?;
+    let case = NewCase {
+        source,
+        category: r.category.trim().to_string(),
+        title: r.title.clone(),
+        description: r.description.clone(),
+        cell,
+        point,
+        address: r.address.clone(),
+        reporter: caller.actor(),
+        contact,
+        photos: photos(&r.photos)?,
+        idempotency,
+        ip: caller.ip.clone(),
+    };
+    let mut intake = match &s.intake {
+        Some(group) => group.submit(case).await?,
+        None => {
+            let now = s.clock.now_ms();
+            let mut answers = s
+                .store
+                .intake_batch(&[case], s.vault.as_deref(), now, &s.calendar)
+                .await?;
+            answers
+                .pop()
+                .ok_or_else(|| ApiError::Internal("intake gave no answer".into()))??
+        }
+    };
+    if intake.created {
+        if let (Some(note), true) = (solve, grid_worker_here) {
+            let input = StepInput {
+                step: Some(Step::SolveOnSpot),
+                by: vec![Capacity::GridWorker],
+                actor: caller.actor(),
+                ip: caller.ip.clone(),
+                note: note.to_string(),
+                ..StepInput::default()
+            };
+            let done = s
+                .store
+                .take_step(intake.id, &input, s.clock.now_ms(), &s.calendar)
+                .await?;
+            intake.stage = done.stage;
+        } else if let Some(p) = point {
+            intake.possible_duplicates = s
+                .store
+                .nearby_duplicates(&r.category, p, s.clock.now_ms(), intake.id)
+                .await?;
+        }
+    }
+    let status = if intake.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(intake)))
+}
+
+/// Which cases an inbox shows.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    /// `to_accept`, `to_dispatch`, `to_verify`, `to_sign`, `to_handle`, `pause_requests`,
+    /// `overdue`, `mine` (reported by me), `unit` (sent to my unit) or `all` (default).
+    #[param(example = "to_accept")]
+    pub r#box: Option<String>,
+    /// Region to look in (default: everywhere the caller may).
+    pub region: Option<String>,
+    /// Only this stage.
+    pub stage: Option<String>,
+    pub category: Option<String>,
+    /// Words to find in the title, description or address.
+    pub q: Option<String>,
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+/// The caller's cases, most urgent first. Staff see their territory, unit staff the cases sent
+/// to their unit, residents what they reported.
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(ListQuery),
+    responses((status = 200, body = CaseList), (status = 400, body = crate::error::ErrorBody)))]
+pub async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<CaseList>, ApiError> {
+    caller.require_signed_in()?;
+    let limit = super::register::limit(q.limit.as_deref())?;
+    let mut f = CaseFilter {
+        category: q.category.clone(),
+        text: q.q.clone().filter(|t| !t.trim().is_empty()),
+        ..CaseFilter::default()
+    };
+    if let Some(st) = q.stage.as_deref() {
+        let stage = shezhi_domain::cases::Stage::parse(st)
+            .ok_or_else(|| bad("invalid_stage", "未知的案件阶段", "unknown case stage"))?;
+        f.stages = vec![stage.as_str().to_string()];
+    }
+    let view = caller_view(&s, &caller, q.region.as_deref()).await?;
+    let unit = caller.grants.bindings.iter().find_map(|b| b.unit.clone());
+    let mut scopes = Some(view.scopes.clone());
+    let staged = |f: &mut CaseFilter, st: &str| {
+        if f.stages.is_empty() {
+            f.stages = vec![st.to_string()];
+        }
+    };
+    match q.r#box.as_deref().unwrap_or("all") {
+        "all" if view.scopes.is_empty() => {
+            // Not staff: a unit's cases, else one's own reports.
+            scopes = None;
+            match &unit {
+                Some(u) => f.unit = Some(u.clone()),
+                None => f.reporter = Some(caller.actor()),
+            }
+        }
+        "all" => {}
+        "mine" => {
+            scopes = None;
+            f.reporter = Some(caller.actor());
+        }
+        "unit" | "to_sign" | "to_handle" => {
+            let u = unit
+                .clone()
+                .ok_or_else(|| crate::auth::forbidden(Action::ViewCases))?;
+            scopes = None;
+            match q.r#box.as_deref() {
+                Some("to_sign") => {
+                    f.lead_unit = Some(u);
+                    staged(&mut f, "dispatched");
+                }
+                Some("to_handle") => {
+                    f.lead_unit = Some(u);
+                    staged(&mut f, "handling");
+                }
+                _ => f.unit = Some(u),
+            }
+        }
+        b @ ("to_accept" | "to_dispatch" | "to_verify" | "pause_requests") => {
+            staged(
+                &mut f,
+                match b {
+                    "to_accept" => "reported",
+                    "to_dispatch" => "accepted",
+                    "to_verify" => "fed_back",
+                    _ => "pause_requested",
+                },
+            );
+            if view.scopes.is_empty() {
+                return Err(crate::auth::forbidden(Action::ViewCases));
+            }
+        }
+        "overdue" => f.overdue = true,
+        _ => return Err(bad("invalid_box", "未知的收件箱", "unknown inbox")),
+    }
+    let list = s
+        .store
+        .cases(scopes.as_deref(), &f, q.cursor.as_deref(), limit)
+        .await?;
+    Ok(Json(list))
+}
+
+/// A case with what the caller may do now.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CaseView {
+    #[serde(flatten)]
+    pub detail: CaseDetail,
+    /// How the caller stands to the case: reporter, level_staff, supervisor, lead_unit…
+    pub capacities: Vec<String>,
+    /// The steps the caller may take now.
+    pub actions: Vec<String>,
+}
+
+/// One case: its timeline, units, photos, clocks, and the caller's possible steps. A case the
+/// caller may not see answers 404.
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases",
+    params(("id" = i64, Path, description = "Case id")),
+    responses((status = 200, body = CaseView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn detail(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<CaseView>, ApiError> {
+    caller.require_signed_in()?;
+    let id = super::register::record_id(&id, "案件", "case")?;
+    let (detail, caps, actions) = visible_case(&s, &caller, id).await?;
+    Ok(Json(CaseView {
+        detail,
+        capacities: caps.iter().map(|c| c.as_str().to_string()).collect(),
+        actions: actions.iter().map(|a| a.as_str().to_string()).collect(),
+    }))
+}
+
+/// A photo of a case.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/photos/{photo}", tag = "cases",
+    params(("id" = i64, Path, description = "Case id"), ("photo" = i64, Path, description = "Photo id")),
+    responses((status = 200, description = "The image", content_type = "image/jpeg"), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn photo(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, photo)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    caller.require_signed_in()?;
+    let id = super::register::record_id(&id, "案件", "case")?;
+    let photo = super::register::record_id(&photo, "照片", "photo")?;
+    visible_case(&s, &caller, id).await?;
+    let (content_type, bytes) = s.store.case_photo(id, photo).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "photo_not_found",
+            format!("未找到照片 {photo}"),
+            format!("photo {photo} not found"),
+        )
+    })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "private, max-age=86400".into()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct TrackQuery {
+    /// The last four digits of the contact phone left with the report.
+    pub phone_last4: Option<String>,
+}
+
+/// A case followed by its number, without an account: the stage and the timeline's steps and
+/// times (no names, notes or places), for the reporter who knows the number and the last four
+/// digits of their phone.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Tracking {
+    pub number: String,
+    pub title: String,
+    pub category: String,
+    pub stage: String,
+    pub created_at_ms: i64,
+    pub closed_at_ms: Option<i64>,
+    /// (step, time) oldest first.
+    pub steps: Vec<(String, i64)>,
+}
+
+/// Follow a case by its number (reporters without an account).
+#[utoipa::path(get, path = "/api/v1/track/{number}", tag = "cases",
+    params(("number" = String, Path, description = "Case number, e.g. SQ2026112300001"), TrackQuery),
+    responses((status = 200, body = Tracking), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn track(
+    State(s): State<AppState>,
+    Path(number): Path<String>,
+    Query(q): Query<TrackQuery>,
+) -> Result<Json<Tracking>, ApiError> {
+    let missing = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "case_not_found",
+            "未找到该编号的案件，或手机号后四位不符",
+            "no case with this number and phone",
+        )
+    };
+    let id = s
+        .store
+        .case_id_by_number(number.trim())
+        .await?
+        .ok_or_else(missing)?;
+    let d = s.store.case_detail(id).await?.ok_or_else(missing)?;
+    let last4 = q.phone_last4.unwrap_or_default();
+    let matches = d
+        .contact_masked
+        .as_deref()
+        .is_some_and(|m| last4.len() == 4 && m.ends_with(&last4));
+    if !matches {
+        return Err(missing());
+    }
+    Ok(Json(Tracking {
+        number: d.case.number,
+        title: d.case.title,
+        category: d.case.category,
+        stage: d.case.stage,
+        created_at_ms: d.case.created_at_ms,
+        closed_at_ms: d.closed_at_ms,
+        steps: d.events.iter().map(|e| (e.step.clone(), e.at_ms)).collect(),
+    }))
+}

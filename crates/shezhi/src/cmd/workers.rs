@@ -1,0 +1,103 @@
+//! Background work of a server: the SLA sweeper (fires due case timers; several servers on one
+//! PostgreSQL may all run it, each timer still fires once) and the outbound message sender
+//! (here the log channel: a deployment plugs its SMS or WeChat gateway in at `send`).
+
+use shezhi_domain::calendar::WorkCalendar;
+use shezhi_domain::clock::Clock;
+use shezhi_store::Store;
+use shezhi_store::cases::Outgoing;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Timers fired per sweep transaction batch.
+const SWEEP_BATCH: i64 = 2_000;
+
+/// Sweep every `every` until the process ends.
+pub fn spawn_sweeper(
+    store: Store,
+    clock: Arc<dyn Clock>,
+    calendar: Arc<WorkCalendar>,
+    every: Duration,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            loop {
+                match store.sweep(clock.now_ms(), &calendar, SWEEP_BATCH).await {
+                    Ok(r) => {
+                        if r.fired > 0 {
+                            tracing::info!(
+                                fired = r.fired,
+                                overdue = r.overdue,
+                                escalated = r.escalated,
+                                supervised = r.supervised,
+                                late_check_ins = r.late_check_ins,
+                                lag_ms = r.max_lag_ms,
+                                "sla sweep"
+                            );
+                            metrics::histogram!("shezhi_sla_sweep_lag_seconds")
+                                .record(r.max_lag_ms as f64 / 1000.0);
+                        }
+                        if r.fired < SWEEP_BATCH as u64 {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "sla sweep failed; retrying at the next tick");
+                        break;
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// An outbound channel.
+pub trait Channel: Send + Sync + 'static {
+    /// Deliver one message; an error leaves it in the outbox for the next round.
+    fn send(&self, m: &Outgoing) -> Result<(), String>;
+}
+
+/// Writes messages to the log instead of sending them.
+pub struct LogChannel;
+
+impl Channel for LogChannel {
+    fn send(&self, m: &Outgoing) -> Result<(), String> {
+        tracing::info!(channel = %m.channel, recipient = %m.recipient, body = %m.body, "outbound message (log channel)");
+        Ok(())
+    }
+}
+
+/// Send the outbox every `every` until the process ends.
+pub fn spawn_outbox(
+    store: Store,
+    clock: Arc<dyn Clock>,
+    channel: Arc<dyn Channel>,
+    every: Duration,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let pending = match store.outbox_pending(500).await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox unavailable");
+                    continue;
+                }
+            };
+            for m in pending {
+                match channel.send(&m) {
+                    Ok(()) => {
+                        if let Err(e) = store.outbox_sent(m.id, clock.now_ms()).await {
+                            tracing::warn!(error = %e, id = m.id, "could not mark a message sent");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, id = m.id, "message not sent; will retry"),
+                }
+            }
+        }
+    });
+}
