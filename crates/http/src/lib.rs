@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::cases::router())
         .merge(routes::case_steps::router())
         .merge(routes::catalogue::router())
+        .merge(routes::open311::router())
         .merge(routes::command::router())
         .merge(routes::session::router())
         .merge(routes::web::router())

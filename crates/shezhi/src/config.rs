@@ -89,6 +89,18 @@ pub enum AdminWhat {
         #[arg(long = "bind", required = true)]
         bind: Vec<String>,
     },
+    /// Make an API token for a user (for integrations such as an Open311 client). The token is
+    /// printed once on stdout and stored only as its hash.
+    CreateToken {
+        #[arg(long)]
+        username: String,
+        /// What the token is for, e.g. `open311-gateway`.
+        #[arg(long)]
+        name: String,
+        /// Days until it expires (default: never).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: Option<u32>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -176,6 +188,24 @@ pub enum BenchWhat {
         /// Keep the loaded databases afterwards.
         #[arg(long)]
         keep: bool,
+    },
+    /// The case loop: durable intake with group commit against single-row commits, and full
+    /// lifecycles against raw "insert event + update row" transactions, on a fresh database.
+    Cases {
+        #[arg(long, value_enum, default_value_t = BenchBackend::Sqlite)]
+        backend: BenchBackend,
+        /// As for `bench load`.
+        #[arg(long)]
+        at: Option<String>,
+        /// Reports taken in.
+        #[arg(long, default_value_t = 20_000)]
+        reports: usize,
+        /// Submitters at once (people pressing "send").
+        #[arg(long, default_value_t = 256)]
+        writers: usize,
+        /// Cases taken through accept, dispatch, sign, feedback and verify.
+        #[arg(long, default_value_t = 2_000)]
+        lifecycles: usize,
     },
 }
 

@@ -1,4 +1,5 @@
-//! `shezhi admin create-user` and `shezhi audit verify` as an operator runs them.
+//! `shezhi admin create-user`, `shezhi admin create-token` and `shezhi audit verify` as an
+//! operator runs them.
 
 use shezhi_store::Backend;
 use shezhi_store::testing::TestDb;
@@ -71,9 +72,87 @@ async fn users_and_the_audit_chain(backend: Backend) {
     );
     assert!(gw.status.success(), "{}", text(&gw));
 
+    // An API token: printed once on stdout, stored only as its hash, audited, expiring.
+    let made = shezhi(
+        &url,
+        &[
+            "admin",
+            "create-token",
+            "--username",
+            "ops",
+            "--name",
+            "open311",
+            "--days",
+            "30",
+        ],
+        None,
+    );
+    assert!(made.status.success(), "{}", text(&made));
+    let token = String::from_utf8_lossy(&made.stdout).trim().to_string();
+    assert!(
+        token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{}",
+        text(&made)
+    );
+    let hash = shezhi_domain::access::secret_hash(&token);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let user = |at: i64| {
+        let store = db.store.clone();
+        let hash = hash.clone();
+        async move {
+            store
+                .api_token_user(&hash, at)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+        }
+    };
+    assert!(user(now).await.is_some());
+    assert_eq!(user(now + 31 * 86_400_000).await, None);
+    let audit = db
+        .store
+        .debug_dump_table("audit_log")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        audit.contains("api_token_created") && !audit.contains(&token),
+        "{audit}"
+    );
+    let nobody = shezhi(
+        &url,
+        &[
+            "admin",
+            "create-token",
+            "--username",
+            "nobody",
+            "--name",
+            "x",
+        ],
+        None,
+    );
+    assert_eq!(nobody.status.code(), Some(2), "{}", text(&nobody));
+    assert!(text(&nobody).contains("nobody"), "{}", text(&nobody));
+    let never = shezhi(
+        &url,
+        &[
+            "admin",
+            "create-token",
+            "--username",
+            "ops",
+            "--name",
+            "x",
+            "--days",
+            "0",
+        ],
+        None,
+    );
+    assert_eq!(never.status.code(), Some(2), "{}", text(&never));
+
     let verify = shezhi(&url, &["audit", "verify"], None);
     assert!(verify.status.success(), "{}", text(&verify));
-    assert!(text(&verify).contains("2 entries"), "{}", text(&verify));
+    assert!(text(&verify).contains("3 entries"), "{}", text(&verify));
     db.store
         .execute_admin("UPDATE audit_log SET detail = '{}' WHERE seq = 1")
         .await

@@ -51,6 +51,9 @@ pub(crate) enum Pool {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) pool: Pool,
+    /// Category versions read so far. A stored version never changes, so entries are never
+    /// invalidated; the cache belongs to the pool, hence to one database.
+    pub(crate) categories: std::sync::Arc<std::sync::Mutex<crate::cases::CategoryCache>>,
 }
 
 /// Run the same body against whichever pool the store holds. The body is compiled once per
@@ -124,7 +127,10 @@ impl Store {
         } else {
             return Err(invalid(url, "scheme must be sqlite: or postgres:"));
         };
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            categories: Default::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {

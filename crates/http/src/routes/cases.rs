@@ -152,18 +152,7 @@ pub async fn report(
     };
     let staff = caller.grants.can(Action::ReportCase, &cell);
     let source = match (r.source.as_deref(), staff) {
-        (None, true) => {
-            if caller
-                .grants
-                .bindings
-                .iter()
-                .any(|b| b.role == Role::GridWorker)
-            {
-                Source::Patrol
-            } else {
-                Source::Staff
-            }
-        }
+        (None, true) => staff_source(&caller),
         (None, false) | (Some("resident"), _) => Source::Resident,
         (Some(other), true) => Source::parse(other)
             .filter(|x| !matches!(x, Source::Campaign))
@@ -246,19 +235,7 @@ pub async fn report(
         idempotency,
         ip: caller.ip.clone(),
     };
-    let mut intake = match &s.intake {
-        Some(group) => group.submit(case).await?,
-        None => {
-            let now = s.clock.now_ms();
-            let mut answers = s
-                .store
-                .intake_batch(&[case], s.vault.as_deref(), now, &s.calendar)
-                .await?;
-            answers
-                .pop()
-                .ok_or_else(|| ApiError::Internal("intake gave no answer".into()))??
-        }
-    };
+    let mut intake = submit(&s, case).await?;
     if intake.created {
         if let (Some(note), true) = (solve, grid_worker_here) {
             let input = StepInput {
@@ -287,6 +264,37 @@ pub async fn report(
         StatusCode::OK
     };
     Ok((status, Json(intake)))
+}
+
+/// The source of a staff member's report that names none: grid workers are on patrol.
+pub(crate) fn staff_source(caller: &Caller) -> Source {
+    if caller
+        .grants
+        .bindings
+        .iter()
+        .any(|b| b.role == Role::GridWorker)
+    {
+        Source::Patrol
+    } else {
+        Source::Staff
+    }
+}
+
+/// Take one report in, through the group-commit writer when the server runs one.
+pub(crate) async fn submit(s: &AppState, case: NewCase) -> Result<Intake, ApiError> {
+    Ok(match &s.intake {
+        Some(group) => group.submit(case).await?,
+        None => {
+            let now = s.clock.now_ms();
+            let mut answers = s
+                .store
+                .intake_batch(&[case], s.vault.as_deref(), now, &s.calendar)
+                .await?;
+            answers
+                .pop()
+                .ok_or_else(|| ApiError::Internal("intake gave no answer".into()))??
+        }
+    })
 }
 
 /// Which cases an inbox shows.

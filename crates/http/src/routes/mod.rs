@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod command;
 pub mod health;
 pub mod locate;
+pub mod open311;
 pub mod regions;
 pub mod register;
 pub mod register_edit;

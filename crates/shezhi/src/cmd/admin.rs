@@ -1,10 +1,10 @@
-//! `shezhi admin create-user` and `shezhi audit verify`, and the demo's accounts: one per
-//! role, with a documented password, created on the demo's first start.
+//! `shezhi admin create-user` and `create-token`, `shezhi audit verify`, and the demo's
+//! accounts: one per role, with a documented password, created on the demo's first start.
 
 use super::register::now_ms;
 use super::{CliError, open_store};
 use crate::config::{AdminArgs, AdminWhat, AuditArgs, AuditWhat, Config};
-use shezhi_domain::access::{Binding, Role, password};
+use shezhi_domain::access::{Binding, Role, password, secret_hash};
 use shezhi_domain::territory::RegionCode;
 use shezhi_store::Store;
 use shezhi_store::access::{AuditCheck, AuditNote, HandlingUnit, NewUser};
@@ -96,7 +96,58 @@ pub async fn admin(cfg: &Config, args: AdminArgs) -> Result<(), CliError> {
             println!("created user {} (id {})", user.username, id?);
             Ok(())
         }
+        AdminWhat::CreateToken {
+            username,
+            name,
+            days,
+        } => {
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 100 {
+                return Err(CliError::Config(
+                    "--name must say what the token is for, in at most 100 characters".into(),
+                ));
+            }
+            let store = open_store(cfg, cfg.database_url()).await?;
+            let made = create_token(&store, &username, name, days).await;
+            store.close().await;
+            let (id, token) = made?;
+            let until = days.map_or("never expires".to_string(), |d| {
+                format!("expires in {d} days")
+            });
+            eprintln!(
+                "API token {id} for {username} ({name}), {until}; it is shown only now, keep it secret"
+            );
+            println!("{token}");
+            Ok(())
+        }
     }
+}
+
+/// A new random token for an active user, stored only as its hash (audited); gives its id and
+/// the token itself.
+async fn create_token(
+    store: &Store,
+    username: &str,
+    name: &str,
+    days: Option<u32>,
+) -> Result<(i64, String), CliError> {
+    use rand::TryRngCore;
+    let user = store
+        .user_by_username(username)
+        .await?
+        .filter(|u| u.status == "active")
+        .ok_or_else(|| CliError::Config(format!("no active user {username:?}")))?;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|e| CliError::Config(format!("no operating system randomness: {e}")))?;
+    let token = shezhi_domain::people::privacy::hex(&bytes);
+    let audit = note("cli", "api_token_created");
+    let expires = days.map(|d| audit.at_ms + i64::from(d) * 86_400_000);
+    let id = store
+        .create_api_token(user.id, name, &secret_hash(&token), &audit, expires)
+        .await?;
+    Ok((id, token))
 }
 
 pub async fn audit(cfg: &Config, args: AuditArgs) -> Result<(), CliError> {

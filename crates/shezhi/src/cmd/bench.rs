@@ -23,6 +23,22 @@ pub async fn run(_cfg: &Config, args: BenchArgs) -> Result<(), CliError> {
             at,
             keep,
         } => super::bench_load::load(scale, backend, at.as_deref(), keep).await,
+        BenchWhat::Cases {
+            backend,
+            at,
+            reports,
+            writers,
+            lifecycles,
+        } => {
+            super::bench_cases::run(
+                backend,
+                at.as_deref(),
+                reports.max(1),
+                writers.max(1),
+                lifecycles.max(1),
+            )
+            .await
+        }
     }
 }
 

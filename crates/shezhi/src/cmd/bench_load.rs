@@ -16,12 +16,12 @@ use std::time::{Duration, Instant};
 const DEFAULT_PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// A database made for one measurement and removed afterwards.
-struct BenchDb {
-    url: String,
+pub(crate) struct BenchDb {
+    pub(crate) url: String,
     drop: Option<(String, String)>,
 }
 
-async fn fresh_db(
+pub(crate) async fn fresh_db(
     backend: BenchBackend,
     at: Option<&str>,
     name: &str,
@@ -74,7 +74,7 @@ fn remove_sqlite(path: &str) {
 }
 
 impl BenchDb {
-    async fn remove(self) -> Result<(), CliError> {
+    pub(crate) async fn remove(self) -> Result<(), CliError> {
         match self.drop {
             Some((admin_url, tag)) => {
                 let admin = Store::connect(

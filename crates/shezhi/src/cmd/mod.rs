@@ -2,7 +2,9 @@
 
 pub mod admin;
 pub mod bench;
+pub mod bench_cases;
 pub mod bench_load;
+pub mod demo_cases;
 pub mod import;
 pub mod register;
 pub mod serve;

@@ -47,6 +47,18 @@ pub async fn run(cfg: &Config, demo: Option<&RegisterArgs>) -> Result<(), CliErr
     };
     store.ensure_register_indexes().await?;
     store.ensure_catalogue(now_ms()).await?;
+    if demo.is_some() {
+        let made = super::demo_cases::seed(
+            &store,
+            &shezhi_domain::calendar::WorkCalendar::china(),
+            now_ms(),
+            1_500,
+        )
+        .await?;
+        if made > 0 {
+            tracing::info!(cases = made, "made the demo's cases");
+        }
+    }
     let locator = load_locator(&store).await?;
     let mut state = AppState::new(store.clone(), locator)
         .with_vault(vault)

@@ -31,6 +31,7 @@ CREATE TABLE cases (
     stage            TEXT NOT NULL,
     level            TEXT NOT NULL,
     level_code       TEXT NOT NULL,
+    round            INTEGER NOT NULL DEFAULT 0,
     lead_unit        TEXT,
     rated            INTEGER NOT NULL DEFAULT 0,
     reworks          INTEGER NOT NULL DEFAULT 0,
@@ -148,4 +149,4 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at_ms IS NULL;
 
-INSERT INTO id_sequences (name, next_id) VALUES ('cases', 1), ('case_timers', 1), ('case_photos', 1), ('notifications', 1), ('outbox', 1);
+INSERT INTO id_sequences (name, next_id) VALUES ('cases', 1);

@@ -66,6 +66,55 @@ macro_rules! audit_append {
 }
 pub(crate) use audit_append;
 
+/// Append many notes to the chain inside `$tx` with a few statements: the head is taken once
+/// for all of them, the hashes chained in memory, and the entries inserted in multi-row
+/// statements (for batches such as group-committed intake).
+macro_rules! audit_append_many {
+    ($db:ty, $tx:expr, $notes:expr) => {{
+        let notes: &[$crate::access::audit::AuditNote] = &$notes;
+        if !notes.is_empty() {
+            let n = notes.len() as i64;
+            let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+                .bind(n)
+                .fetch_one(&mut *$tx)
+                .await?;
+            let last_seq: i64 = sqlx::Row::try_get(&head, 0)?;
+            let mut prev: String = sqlx::Row::try_get(&head, 1)?;
+            let mut rows = Vec::with_capacity(notes.len());
+            for (i, note) in notes.iter().enumerate() {
+                let entry = shezhi_domain::audit::AuditEntry {
+                    seq: last_seq - n + 1 + i as i64,
+                    at_ms: note.at_ms,
+                    actor: note.actor.clone(),
+                    action: note.action.clone(),
+                    target: note.target.clone(),
+                    region_code: note.region_code.clone(),
+                    ip: note.ip.clone(),
+                    detail: note.detail.to_string(),
+                };
+                let hash = shezhi_domain::audit::link_hash(&prev, &entry);
+                rows.push((entry, std::mem::replace(&mut prev, hash.clone()), hash));
+            }
+            sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+                .bind(prev.as_str())
+                .execute(&mut *$tx)
+                .await?;
+            for chunk in rows.chunks(1000) {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO audit_log (seq, at_ms, actor, action, target, region_code, ip, detail, prev_hash, hash) ",
+                );
+                qb.push_values(chunk, |mut b, (e, p, h)| {
+                    b.push_bind(e.seq).push_bind(e.at_ms).push_bind(e.actor.as_str()).push_bind(e.action.as_str())
+                        .push_bind(e.target.as_str()).push_bind(e.region_code.as_deref()).push_bind(e.ip.as_deref())
+                        .push_bind(e.detail.as_str()).push_bind(p.as_str()).push_bind(h.as_str());
+                });
+                qb.build().execute(&mut *$tx).await?;
+            }
+        }
+    }};
+}
+pub(crate) use audit_append_many;
+
 /// The outcome of checking the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuditCheck {

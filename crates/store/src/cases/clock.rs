@@ -37,8 +37,14 @@ fn system(step: Step) -> StepInput {
     }
 }
 
+/// A claimed timer: case, clock generation, kind, unit, due time, the unit's check-in.
+type DueTimer = (i64, i64, String, Option<String>, i64, Option<i64>);
+
+/// Timers fired in one transaction.
+const BATCH: i64 = 500;
+
 impl Store {
-    /// Fire up to `max` timers due at `now`, oldest first.
+    /// Fire up to `max` timers due at `now`, oldest first, a batch per transaction.
     pub async fn sweep(
         &self,
         now: i64,
@@ -46,102 +52,122 @@ impl Store {
         max: i64,
     ) -> Result<SweepReport, StoreError> {
         let mut report = SweepReport::default();
-        let due: Vec<i64> = with_pool!(self, p => {
-            sqlx::query("SELECT id FROM case_timers WHERE fired_at_ms IS NULL AND due_at_ms <= $1 ORDER BY due_at_ms LIMIT $2")
-                .bind(now).bind(max).fetch_all(p).await?
-                .iter().map(|r| r.try_get(0)).collect::<Result<Vec<i64>, sqlx::Error>>()?
-        });
-        for timer in due {
-            self.fire(timer, now, cal, &mut report).await?;
+        let mut left = max;
+        while left > 0 {
+            let n = self
+                .fire_batch(now, cal, left.min(BATCH), &mut report)
+                .await?;
+            if n == 0 {
+                break;
+            }
+            left -= n;
         }
         Ok(report)
     }
 
-    async fn fire(
+    /// Claim and fire one batch in one transaction; how many timers it claimed.
+    async fn fire_batch(
         &self,
-        timer: i64,
         now: i64,
         cal: &WorkCalendar,
+        limit: i64,
         report: &mut SweepReport,
-    ) -> Result<(), StoreError> {
+    ) -> Result<i64, StoreError> {
         with_pool!(self, p, DB => {
             let mut tx = p.begin().await?;
-            let claimed = sqlx::query("UPDATE case_timers SET fired_at_ms = $1 WHERE id = $2 AND fired_at_ms IS NULL")
-                .bind(now).bind(timer).execute(&mut *tx).await?;
-            if claimed.rows_affected() == 0 {
-                // Another sweeper fired it first.
-                return Ok(());
+            // Claim: on PostgreSQL rows other sweepers hold are skipped; on SQLite the write
+            // lock, taken first, makes this sweeper the only one.
+            let claim = match self.backend() {
+                crate::Backend::Postgres => "SELECT id FROM case_timers WHERE fired_at_ms IS NULL AND due_at_ms <= $1 ORDER BY due_at_ms LIMIT $2 FOR UPDATE SKIP LOCKED",
+                crate::Backend::Sqlite => {
+                    sqlx::query("UPDATE case_timers SET id = id WHERE 0 = 1").execute(&mut *tx).await?;
+                    "SELECT id FROM case_timers WHERE fired_at_ms IS NULL AND due_at_ms <= $1 ORDER BY due_at_ms LIMIT $2"
+                }
+            };
+            let ids: Vec<i64> = sqlx::query(claim).bind(now).bind(limit).fetch_all(&mut *tx).await?
+                .iter().map(|r| r.try_get(0)).collect::<Result<Vec<i64>, sqlx::Error>>()?;
+            if ids.is_empty() {
+                return Ok(0);
             }
-            let r = sqlx::query("SELECT t.case_id, t.gen, t.kind, t.unit_code, t.due_at_ms, c.clock_gen, c.stage, \
-                                 (SELECT checked_in_at_ms FROM case_units u WHERE u.case_id = t.case_id AND u.round = t.gen AND u.unit_code = t.unit_code) \
-                                 FROM case_timers t JOIN cases c ON c.id = t.case_id WHERE t.id = $1")
-                .bind(timer).fetch_one(&mut *tx).await?;
-            let (case_id, timer_gen, kind, unit, due_at): (i64, i64, String, Option<String>, i64) =
-                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?);
-            let (clock_gen, stage): (i64, String) = (r.try_get(5)?, r.try_get(6)?);
-            let checked_in: Option<i64> = r.try_get(7)?;
-            report.fired += 1;
-            report.max_lag_ms = report.max_lag_ms.max(now - due_at);
-            let stage = Stage::parse(&stage).unwrap_or(Stage::Closed);
-            let mut steps: Vec<StepInput> = Vec::new();
-            match kind.as_str() {
-                "check_in" => {
-                    // Assisting units' check-in clocks belong to their dispatch round.
-                    if checked_in.is_none() && !stage.is_final() {
-                        let mut s = system(Step::Overdue);
-                        s.note = format!("协办单位 {} 未按时报到", unit.clone().unwrap_or_default());
-                        s.units = unit.iter().cloned().collect();
+            let mut qb = sqlx::QueryBuilder::<DB>::new("UPDATE case_timers SET fired_at_ms = ");
+            qb.push_bind(now).push(" WHERE fired_at_ms IS NULL AND id IN (");
+            let mut sep = qb.separated(", ");
+            for id in &ids {
+                sep.push_bind(*id);
+            }
+            qb.push(")");
+            qb.build().execute(&mut *tx).await?;
+            let mut qb = sqlx::QueryBuilder::<DB>::new(
+                "SELECT t.case_id, t.gen, t.kind, t.unit_code, t.due_at_ms, \
+                 (SELECT checked_in_at_ms FROM case_units u WHERE u.case_id = t.case_id AND u.round = t.gen AND u.unit_code = t.unit_code) \
+                 FROM case_timers t WHERE t.id IN (");
+            let mut sep = qb.separated(", ");
+            for id in &ids {
+                sep.push_bind(*id);
+            }
+            // Case order, so that concurrent sweepers lock case rows alike.
+            qb.push(") ORDER BY t.case_id, t.id");
+            let timers: Vec<DueTimer> = qb.build().fetch_all(&mut *tx).await?
+                .iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?)))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?;
+            let mut late = super::counters::CaseCounts::default();
+            for (case_id, timer_gen, kind, unit, due_at, checked_in) in timers {
+                report.fired += 1;
+                report.max_lag_ms = report.max_lag_ms.max(now - due_at);
+                let r = sqlx::query("SELECT clock_gen, stage, level FROM cases WHERE id = $1").bind(case_id).fetch_one(&mut *tx).await?;
+                let (clock_gen, stage, level): (i64, String, String) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+                let stage = Stage::parse(&stage).unwrap_or(Stage::Closed);
+                let mut steps: Vec<StepInput> = Vec::new();
+                match kind.as_str() {
+                    "check_in" => {
+                        // Assisting units' check-in clocks belong to their dispatch round.
+                        if checked_in.is_none() && !stage.is_final() {
+                            let mut s = system(Step::Overdue);
+                            s.note = format!("协办单位 {} 未按时报到", unit.clone().unwrap_or_default());
+                            s.units = unit.iter().cloned().collect();
+                            steps.push(s);
+                            report.late_check_ins += 1;
+                            if let Some(u) = &unit {
+                                late.add(&[super::counters::ScopeKey::Unit(u.clone()).key()], now, "check_in_late", 1);
+                            }
+                        }
+                    }
+                    _ if timer_gen != clock_gen || stage.is_final() || stage == Stage::Paused => {}
+                    "warn" => {
+                        let mut s = system(Step::Warn);
+                        s.note = "即将超期".into();
                         steps.push(s);
-                        report.late_check_ins += 1;
+                        report.warnings += 1;
                     }
-                }
-                _ if timer_gen != clock_gen || stage.is_final() || stage == Stage::Paused => {}
-                "warn" => {
-                    let mut s = system(Step::Warn);
-                    s.note = "即将超期".into();
-                    steps.push(s);
-                    report.warnings += 1;
-                }
-                _ => {
-                    let mut s = system(Step::Overdue);
-                    s.note = format!("{}超期", stage.zh());
-                    steps.push(s);
-                    report.overdue += 1;
-                    match stage {
-                        Stage::Reported | Stage::Accepted => {
-                            steps.push(system(Step::Escalate));
-                            report.escalated += 1;
+                    _ => {
+                        let mut s = system(Step::Overdue);
+                        s.note = format!("{}超期", stage.zh());
+                        steps.push(s);
+                        report.overdue += 1;
+                        match stage {
+                            // A case at the top of the ladder stays there, overdue.
+                            Stage::Reported | Stage::Accepted if level != "city" => {
+                                steps.push(system(Step::Escalate));
+                                report.escalated += 1;
+                            }
+                            Stage::Dispatched | Stage::Handling | Stage::PauseRequested => {
+                                steps.push(system(Step::Supervise));
+                                report.supervised += 1;
+                            }
+                            _ => {}
                         }
-                        Stage::Dispatched | Stage::Handling | Stage::PauseRequested => {
-                            steps.push(system(Step::Supervise));
-                            report.supervised += 1;
-                        }
-                        _ => {}
                     }
                 }
-            }
-            if steps.is_empty() {
-                report.stale += 1;
-            }
-            for s in &steps {
-                // A case at the top of the ladder stays there, overdue.
-                if s.step == Some(Step::Escalate) {
-                    let top = sqlx::query("SELECT level FROM cases WHERE id = $1").bind(case_id).fetch_one(&mut *tx).await?;
-                    if sqlx::Row::try_get::<String, _>(&top, 0)? == "city" {
-                        report.escalated -= 1;
-                        continue;
-                    }
+                if steps.is_empty() {
+                    report.stale += 1;
                 }
-                let _plan = step_in_tx!(DB, tx, case_id, s, now, cal);
+                for s in &steps {
+                    let _plan = step_in_tx!(self, DB, tx, case_id, s, now, cal);
+                }
             }
-            // Late check-ins count against the unit that was late.
-            if let (Some(u), true) = (&unit, kind == "check_in" && !steps.is_empty()) {
-                let mut counts = super::counters::CaseCounts::default();
-                counts.add(&[super::counters::ScopeKey::Unit(u.clone()).key()], now, "check_in_late", 1);
-                super::counters::apply_case_counts!(DB, counts, tx);
-            }
+            super::counters::apply_case_counts!(DB, late, tx);
             tx.commit().await?;
-            Ok(())
+            Ok(ids.len() as i64)
         })
     }
 }

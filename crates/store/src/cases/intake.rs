@@ -4,12 +4,12 @@
 //! case already made and writes nothing.
 
 use super::counters::{CaseCounts, apply_case_counts, scopes_of};
-use super::plan::{clock_timers, run_stmts, stage_limit};
+use super::plan::stage_limit;
 use super::{
     CaseRef, Intake, NewCase, PHOTO_MAX_BYTES, PHOTO_TYPES, PHOTOS_MAX, Photo, level_code,
 };
 use crate::StoreError;
-use crate::access::audit::{AuditNote, audit_append};
+use crate::access::audit::{AuditNote, audit_append_many};
 use crate::backend::{Store, with_pool};
 use shezhi_domain::calendar::WorkCalendar;
 use shezhi_domain::cases::{self, Category, Stage, Step};
@@ -23,12 +23,10 @@ macro_rules! insert_photo {
         let photo: &$crate::cases::Photo = $photo;
         use sha2::Digest;
         let hash = $crate::cases::intake::hex(&sha2::Sha256::digest(&photo.bytes));
-        sqlx::query("INSERT INTO case_photos (id, case_id, event_seq, content_type, size, sha256, bytes, at_ms) \
-                     VALUES ((SELECT next_id FROM id_sequences WHERE name = 'case_photos'), $1, $2, $3, $4, $5, $6, $7)")
+        sqlx::query("INSERT INTO case_photos (case_id, event_seq, content_type, size, sha256, bytes, at_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind($case).bind($seq).bind(photo.content_type.as_str()).bind(photo.bytes.len() as i64)
             .bind(hash).bind(photo.bytes.as_slice()).bind($now)
-            .execute(&mut *$tx).await?;
-        sqlx::query("UPDATE id_sequences SET next_id = next_id + 1 WHERE name = 'case_photos'")
             .execute(&mut *$tx).await?;
     }};
 }
@@ -198,99 +196,158 @@ impl Store {
         let day = today.days_since_epoch();
         with_pool!(self, p, DB => {
             let mut tx = p.begin().await?;
+            // Keys seen before, in one read.
+            let keyed: Vec<&(String, String, String)> = ready.iter().filter_map(|(_, r)| r.case.idempotency.as_ref()).collect();
+            let mut seen: Vec<(String, String, String, i64, String, String)> = Vec::new();
+            for chunk in keyed.chunks(500) {
+                let mut qb = sqlx::QueryBuilder::<DB>::new("SELECT k.principal, k.key, k.request_hash, k.case_id, c.number, c.stage FROM intake_keys k JOIN cases c ON c.id = k.case_id WHERE k.key IN (");
+                let mut sep = qb.separated(", ");
+                for (_, key, _) in chunk {
+                    sep.push_bind(key.as_str());
+                }
+                qb.push(")");
+                for r in qb.build().fetch_all(&mut *tx).await? {
+                    seen.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?));
+                }
+            }
+            // Decide each report: an earlier case for its key, or a new case.
+            enum Fate { Earlier(Result<Intake, StoreError>), New }
+            let mut fates: Vec<Fate> = Vec::with_capacity(ready.len());
+            let mut fresh_keys: Vec<(String, String, String, usize)> = Vec::new();
+            for (n, (_, r)) in ready.iter().enumerate() {
+                let Some((principal, key, hash)) = &r.case.idempotency else {
+                    fates.push(Fate::New);
+                    continue;
+                };
+                let stored = seen.iter().find(|s| &s.0 == principal && &s.1 == key).map(|s| (s.2.clone(), Some((s.3, s.4.clone(), s.5.clone())), 0));
+                let in_batch = fresh_keys.iter().find(|k| &k.0 == principal && &k.1 == key).map(|k| (k.2.clone(), None, k.3));
+                match stored.or(in_batch) {
+                    None => {
+                        fresh_keys.push((principal.clone(), key.clone(), hash.clone(), n));
+                        fates.push(Fate::New);
+                    }
+                    Some((h, _, _)) if &h != hash => fates.push(Fate::Earlier(Err(StoreError::refused(
+                        "idempotency_key_reused", "该幂等键已用于另一份不同的上报", "this Idempotency-Key was used for a different report")))),
+                    Some((_, Some((id, number, stage)), _)) => fates.push(Fate::Earlier(Ok(Intake { id, number, stage, created: false, possible_duplicates: Vec::new() }))),
+                    // Answered below, once the first of the batch has its id.
+                    Some((_, None, first)) => fates.push(Fate::Earlier(Err(StoreError::Corrupt(format!("same:{first}"))))),
+                }
+            }
+            let n_new = fates.iter().filter(|f| matches!(f, Fate::New)).count() as i64;
             let mut out: Vec<Result<Intake, StoreError>> = Vec::with_capacity(ready.len());
-            let mut counts = CaseCounts::default();
-            // Ids and the day's numbers for the whole batch, taken once.
-            let n = ready.len() as i64;
-            let first_id: i64 = sqlx::query("UPDATE id_sequences SET next_id = next_id + $1 WHERE name = 'cases' RETURNING next_id - $1")
-                .bind(n).fetch_one(&mut *tx).await?.try_get(0)?;
-            sqlx::query("INSERT INTO case_day_seq (day, next) VALUES ($1, 1) ON CONFLICT (day) DO NOTHING")
-                .bind(day).execute(&mut *tx).await?;
-            let first_seq: i64 = sqlx::query("UPDATE case_day_seq SET next = next + $1 WHERE day = $2 RETURNING next - $1")
-                .bind(n).bind(day).fetch_one(&mut *tx).await?.try_get(0)?;
-            let mut used = 0i64;
-            for (_, r) in ready {
-                let c = r.case;
-                if let Some((principal, key, hash)) = &c.idempotency {
-                    let seen = sqlx::query("SELECT k.case_id, k.request_hash, c.number, c.stage FROM intake_keys k JOIN cases c ON c.id = k.case_id WHERE k.principal = $1 AND k.key = $2")
-                        .bind(principal.as_str()).bind(key.as_str()).fetch_optional(&mut *tx).await?;
-                    let earlier = match seen {
-                        Some(row) => Some((row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?, row.try_get::<String, _>(2)?, row.try_get::<String, _>(3)?)),
-                        // A retry inside the same batch.
-                        None => out.iter().zip(ready.iter())
-                            .filter_map(|(i, (_, o))| Some((i.as_ref().ok()?, o)))
-                            .find(|(i, o)| i.created && o.case.idempotency.as_ref().is_some_and(|(p2, k2, _)| p2 == principal && k2 == key))
-                            .map(|(i, o)| (i.id, o.case.idempotency.as_ref().map(|x| x.2.clone()).unwrap_or_default(), i.number.clone(), i.stage.clone())),
-                    };
-                    if let Some((id, h, number, stage)) = earlier {
-                        out.push(if &h != hash {
-                            Err(StoreError::refused("idempotency_key_reused", "该幂等键已用于另一份不同的上报", "this Idempotency-Key was used for a different report"))
-                        } else {
-                            Ok(Intake { id, number, stage, created: false, possible_duplicates: Vec::new() })
-                        });
+            if n_new > 0 {
+                // Ids and the day's numbers for the whole batch, taken once.
+                let first_id: i64 = sqlx::query("UPDATE id_sequences SET next_id = next_id + $1 WHERE name = 'cases' RETURNING next_id - $1")
+                    .bind(n_new).fetch_one(&mut *tx).await?.try_get(0)?;
+                sqlx::query("INSERT INTO case_day_seq (day, next) VALUES ($1, 1) ON CONFLICT (day) DO NOTHING")
+                    .bind(day).execute(&mut *tx).await?;
+                let first_seq: i64 = sqlx::query("UPDATE case_day_seq SET next = next + $1 WHERE day = $2 RETURNING next - $1")
+                    .bind(n_new).bind(day).fetch_one(&mut *tx).await?.try_get(0)?;
+                let mut rows = Vec::with_capacity(n_new as usize);
+                let mut counts = CaseCounts::default();
+                let mut notes = Vec::with_capacity(n_new as usize);
+                let mut used = 0i64;
+                for ((_, r), fate) in ready.iter().zip(&fates) {
+                    if !matches!(fate, Fate::New) {
+                        out.push(Err(StoreError::Corrupt("pending".into())));
                         continue;
                     }
+                    let c = r.case;
+                    let id = first_id + used;
+                    let number = cases::case_number(today, first_seq + used);
+                    used += 1;
+                    let level = c.source.first_level();
+                    let lc = level_code(&c.cell, level).unwrap_or_else(|| c.cell.clone());
+                    let due = stage_limit(Stage::Reported, &r.category).map(|l| l.due(cal, now));
+                    let (sealed, masked) = match (&c.contact, vault) {
+                        (Some(ph), Some(v)) => (Some(v.seal(Field::CaseContact, id, ph.as_str(), crate::register::fresh_nonce()?)), Some(ph.masked())),
+                        _ => (None, None),
+                    };
+                    let title = if c.title.trim().is_empty() { c.description.trim().chars().take(30).collect::<String>() } else { c.title.trim().to_string() };
+                    let scopes = scopes_of(c.cell.as_str(), None, &r.category.code, c.source.as_str());
+                    counts.add(&scopes, now, "intake", 1);
+                    counts.add(&scopes, now, "open", 1);
+                    notes.push(AuditNote {
+                        at_ms: now,
+                        actor: c.reporter.clone(),
+                        action: "case.report".into(),
+                        target: format!("case:{id}"),
+                        region_code: Some(c.cell.as_str().to_string()),
+                        ip: c.ip.clone(),
+                        detail: serde_json::json!({"number": number, "category": r.category.code, "source": c.source, "contact": masked}),
+                    });
+                    out.push(Ok(Intake { id, number: number.clone(), stage: "reported".into(), created: true, possible_duplicates: Vec::new() }));
+                    rows.push((id, number, r, level, lc, due, sealed, masked, title));
                 }
-                let id = first_id + used;
-                let number = cases::case_number(today, first_seq + used);
-                used += 1;
-                let level = c.source.first_level();
-                let lc = level_code(&c.cell, level).unwrap_or_else(|| c.cell.clone());
-                let limit = stage_limit(Stage::Reported, &r.category).map(|l| l.due(cal, now));
-                let (sealed, masked) = match (&c.contact, vault) {
-                    (Some(ph), Some(v)) => {
-                        let nonce = crate::register::fresh_nonce()?;
-                        (Some(v.seal(Field::CaseContact, id, ph.as_str(), nonce)), Some(ph.masked()))
+                for chunk in rows.chunks(1000) {
+                    let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO cases (id, number, source, category_code, category_version, priority, title, description, cell_code, lon, lat, address, \
+                        reporter, contact_sealed, contact_masked, stage, level, level_code, lead_unit, clock_gen, due_at_ms, events, created_at_ms, updated_at_ms) ");
+                    qb.push_values(chunk, |mut b, (id, number, r, level, lc, due, sealed, masked, title)| {
+                        let c = r.case;
+                        b.push_bind(*id).push_bind(number.as_str()).push_bind(c.source.as_str()).push_bind(r.category.code.as_str()).push_bind(r.version)
+                            .push_bind(r.category.priority.as_str()).push_bind(title.as_str()).push_bind(c.description.trim()).push_bind(c.cell.as_str())
+                            .push_bind(c.point.map(|p| p[0])).push_bind(c.point.map(|p| p[1])).push_bind(c.address.trim())
+                            .push_bind(c.reporter.as_str()).push_bind(sealed.clone()).push_bind(masked.clone()).push_bind("reported")
+                            .push_bind(level.as_str()).push_bind(lc.as_str()).push_bind(None::<String>).push_bind(1i64).push_bind(*due)
+                            .push_bind(1i64).push_bind(now).push_bind(now);
+                    });
+                    qb.build().execute(&mut *tx).await?;
+                    let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO case_events (case_id, seq, at_ms, step, actor, capacity, note, detail) ");
+                    qb.push_values(chunk, |mut b, (id, _, r, level, ..)| {
+                        let detail = serde_json::json!({"to": {"stage": "reported", "level": level}, "source": r.case.source, "category": r.category.code});
+                        b.push_bind(*id).push_bind(1i64).push_bind(now).push_bind(Step::Report.as_str()).push_bind(r.case.reporter.as_str())
+                            .push_bind("reporter").push_bind(r.case.description.trim()).push_bind(detail.to_string());
+                    });
+                    qb.build().execute(&mut *tx).await?;
+                    let timers: Vec<(i64, &'static str, i64)> = chunk.iter()
+                        .filter_map(|(id, _, _, _, _, due, ..)| due.map(|d| (*id, d)))
+                        .flat_map(|(id, d)| [(id, "warn", now + (d - now) * 3 / 4), (id, "overdue", d)])
+                        .collect();
+                    if !timers.is_empty() {
+                        let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO case_timers (case_id, gen, kind, unit_code, due_at_ms, fired_at_ms) ");
+                        qb.push_values(&timers, |mut b, (id, kind, at)| {
+                            b.push_bind(*id).push_bind(1i64).push_bind(*kind).push_bind(None::<String>).push_bind(*at).push_bind(None::<i64>);
+                        });
+                        qb.build().execute(&mut *tx).await?;
                     }
-                    _ => (None, None),
-                };
-                let title = if c.title.trim().is_empty() {
-                    c.description.trim().chars().take(30).collect::<String>()
-                } else {
-                    c.title.trim().to_string()
-                };
-                sqlx::query("INSERT INTO cases (id, number, source, category_code, category_version, priority, title, description, cell_code, lon, lat, address, \
-                             reporter, contact_sealed, contact_masked, stage, level, level_code, lead_unit, clock_gen, due_at_ms, events, created_at_ms, updated_at_ms) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'reported', $16, $17, NULL, 1, $18, 1, $19, $19)")
-                    .bind(id).bind(number.as_str()).bind(c.source.as_str()).bind(r.category.code.as_str()).bind(r.version)
-                    .bind(r.category.priority.as_str()).bind(title.as_str()).bind(c.description.trim()).bind(c.cell.as_str())
-                    .bind(c.point.map(|p| p[0])).bind(c.point.map(|p| p[1])).bind(c.address.trim())
-                    .bind(c.reporter.as_str()).bind(sealed).bind(masked).bind(level.as_str()).bind(lc.as_str())
-                    .bind(limit).bind(now)
-                    .execute(&mut *tx).await?;
-                let detail = serde_json::json!({"to": {"stage": "reported", "level": level}, "source": c.source, "category": r.category.code});
-                sqlx::query("INSERT INTO case_events (case_id, seq, at_ms, step, actor, capacity, note, detail) VALUES ($1, 1, $2, $3, $4, 'reporter', $5, $6)")
-                    .bind(id).bind(now).bind(Step::Report.as_str()).bind(c.reporter.as_str()).bind(c.description.trim()).bind(detail.to_string())
-                    .execute(&mut *tx).await?;
-                if let Some(due) = limit {
-                    run_stmts!(tx, clock_timers(id, 1, now, due));
                 }
-                for ph in &c.photos {
-                    insert_photo!(tx, id, 1i64, ph, now);
+                let keys: Vec<(&String, &String, &String, i64)> = fresh_keys.iter()
+                    .filter_map(|(p, k, h, n)| out[*n].as_ref().ok().map(|i| (p, k, h, i.id)))
+                    .collect();
+                for chunk in keys.chunks(1000) {
+                    let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO intake_keys (principal, key, request_hash, case_id, at_ms) ");
+                    qb.push_values(chunk, |mut b, (p, k, h, id)| {
+                        b.push_bind(p.as_str()).push_bind(k.as_str()).push_bind(h.as_str()).push_bind(*id).push_bind(now);
+                    });
+                    qb.build().execute(&mut *tx).await?;
                 }
-                if let Some((principal, key, hash)) = &c.idempotency {
-                    sqlx::query("INSERT INTO intake_keys (principal, key, request_hash, case_id, at_ms) VALUES ($1, $2, $3, $4, $5)")
-                        .bind(principal.as_str()).bind(key.as_str()).bind(hash.as_str()).bind(id).bind(now)
-                        .execute(&mut *tx).await?;
+                for row in &rows {
+                    for ph in &row.2.case.photos {
+                        insert_photo!(tx, row.0, 1i64, ph, now);
+                    }
                 }
-                let scopes = scopes_of(c.cell.as_str(), None, &r.category.code, c.source.as_str());
-                counts.add(&scopes, now, "intake", 1);
-                counts.add(&scopes, now, "open", 1);
-                let note = AuditNote {
-                    at_ms: now,
-                    actor: c.reporter.clone(),
-                    action: "case.report".into(),
-                    target: format!("case:{id}"),
-                    region_code: Some(c.cell.as_str().to_string()),
-                    ip: c.ip.clone(),
-                    detail: serde_json::json!({"number": number, "category": r.category.code, "source": c.source, "contact": c.contact.as_ref().map(|p| p.masked())}),
-                };
-                audit_append!(tx, note);
-                out.push(Ok(Intake { id, number, stage: "reported".into(), created: true, possible_duplicates: Vec::new() }));
+                apply_case_counts!(DB, counts, tx);
+                audit_append_many!(DB, tx, notes);
+            } else {
+                out.extend(fates.iter().map(|_| Err(StoreError::Corrupt("pending".into()))));
             }
-            apply_case_counts!(DB, counts, tx);
             tx.commit().await?;
-            Ok(out)
+            // Reports that repeated a key: the earlier answer, or the first of this batch.
+            let mut answers = Vec::with_capacity(out.len());
+            for (n, fate) in fates.into_iter().enumerate() {
+                answers.push(match fate {
+                    Fate::New => std::mem::replace(&mut out[n], Err(StoreError::Corrupt("taken".into()))),
+                    Fate::Earlier(Err(StoreError::Corrupt(m))) if m.starts_with("same:") => {
+                        let first: usize = m[5..].parse().unwrap_or(0);
+                        match &out[first] {
+                            Ok(i) => Ok(Intake { created: false, ..i.clone() }),
+                            Err(_) => match &answers.get(first) { Some(Ok(i)) => Ok(Intake { created: false, ..Intake::clone(i) }), _ => Err(StoreError::Corrupt("lost answer".into())) },
+                        }
+                    }
+                    Fate::Earlier(a) => a,
+                });
+            }
+            Ok(answers)
         })
     }
 

@@ -4,6 +4,7 @@
 //! stage clock as timers, adds the command-view counters, writes notifications and the audit
 //! entry. Intake takes many reports in one transaction (group commit).
 
+mod bench;
 mod catalogue;
 mod clock;
 mod counters;
@@ -22,6 +23,7 @@ pub use outbox::Outgoing;
 pub use query::{
     CaseDetail, CaseEvent, CaseFilter, CaseList, CaseSummary, CaseUnit, Notification, StoredFacts,
 };
+pub(crate) use steps::CategoryCache;
 pub use steps::StepDone;
 
 use shezhi_domain::cases::{Satisfaction, Source, Step};

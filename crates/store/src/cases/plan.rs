@@ -119,19 +119,11 @@ pub(crate) fn stage_limit(stage: Stage, cat: &Category) -> Option<TimeLimit> {
 /// The warning and overdue timers of a clock running from `start` to `due`.
 pub(crate) fn clock_timers(case_id: i64, clock: i64, start: i64, due: i64) -> Vec<Stmt> {
     let warn = start + (due - start) * 3 / 4;
-    let mut out = Vec::new();
-    for (kind, at) in [("warn", warn), ("overdue", due)] {
-        out.push(stmt(
-            "INSERT INTO case_timers (id, case_id, gen, kind, unit_code, due_at_ms, fired_at_ms) \
-             VALUES ((SELECT next_id FROM id_sequences WHERE name = 'case_timers'), $1, $2, $3, NULL, $4, NULL)",
-            vec![Arg::I(case_id), Arg::I(clock), Arg::S(kind.into()), Arg::I(at)],
-        ));
-        out.push(stmt(
-            "UPDATE id_sequences SET next_id = next_id + 1 WHERE name = 'case_timers'",
-            vec![],
-        ));
-    }
-    out
+    vec![stmt(
+        "INSERT INTO case_timers (case_id, gen, kind, unit_code, due_at_ms, fired_at_ms) \
+         VALUES ($1, $2, 'warn', NULL, $3, NULL), ($1, $2, 'overdue', NULL, $4, NULL)",
+        vec![Arg::I(case_id), Arg::I(clock), Arg::I(warn), Arg::I(due)],
+    )]
 }
 
 /// A notice to a recipient (`user:…`, `unit:…`, `region:…`).
@@ -143,43 +135,31 @@ pub(crate) fn notice(
     en: String,
     now: i64,
 ) -> Vec<Stmt> {
-    vec![
-        stmt(
-            "INSERT INTO notifications (id, recipient, case_id, step, text_zh, text_en, at_ms, read_at_ms) \
-             VALUES ((SELECT next_id FROM id_sequences WHERE name = 'notifications'), $1, $2, $3, $4, $5, $6, NULL)",
-            vec![
-                Arg::S(recipient.into()),
-                Arg::I(case_id),
-                Arg::S(step.as_str().into()),
-                Arg::S(zh),
-                Arg::S(en),
-                Arg::I(now),
-            ],
-        ),
-        stmt(
-            "UPDATE id_sequences SET next_id = next_id + 1 WHERE name = 'notifications'",
-            vec![],
-        ),
-    ]
+    vec![stmt(
+        "INSERT INTO notifications (recipient, case_id, step, text_zh, text_en, at_ms, read_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+        vec![
+            Arg::S(recipient.into()),
+            Arg::I(case_id),
+            Arg::S(step.as_str().into()),
+            Arg::S(zh),
+            Arg::S(en),
+            Arg::I(now),
+        ],
+    )]
 }
 
 /// An outbound text message to the reporter's contact number (sent by the outbox sender).
 fn text_reporter(case_id: i64, body: String, now: i64) -> Vec<Stmt> {
-    vec![
-        stmt(
-            "INSERT INTO outbox (id, channel, recipient, body, at_ms, sent_at_ms) \
-             VALUES ((SELECT next_id FROM id_sequences WHERE name = 'outbox'), 'sms', $1, $2, $3, NULL)",
-            vec![
-                Arg::S(format!("case:{case_id}:contact")),
-                Arg::S(body),
-                Arg::I(now),
-            ],
-        ),
-        stmt(
-            "UPDATE id_sequences SET next_id = next_id + 1 WHERE name = 'outbox'",
-            vec![],
-        ),
-    ]
+    vec![stmt(
+        "INSERT INTO outbox (channel, recipient, body, at_ms, sent_at_ms) \
+             VALUES ('sms', $1, $2, $3, NULL)",
+        vec![
+            Arg::S(format!("case:{case_id}:contact")),
+            Arg::S(body),
+            Arg::I(now),
+        ],
+    )]
 }
 
 /// Plan `input` on `row`. The transition itself is the domain's; this adds everything the
@@ -264,13 +244,9 @@ pub(crate) fn plan_step(
                 ));
                 if i > 0 {
                     stmts.push(stmt(
-                        "INSERT INTO case_timers (id, case_id, gen, kind, unit_code, due_at_ms, fired_at_ms) \
-                         VALUES ((SELECT next_id FROM id_sequences WHERE name = 'case_timers'), $1, $2, 'check_in', $3, $4, NULL)",
+                        "INSERT INTO case_timers (case_id, gen, kind, unit_code, due_at_ms, fired_at_ms) \
+                         VALUES ($1, $2, 'check_in', $3, $4, NULL)",
                         vec![Arg::I(id), Arg::I(round), Arg::S(u.clone()), Arg::I(sign_due)],
-                    ));
-                    stmts.push(stmt(
-                        "UPDATE id_sequences SET next_id = next_id + 1 WHERE name = 'case_timers'",
-                        vec![],
                     ));
                 }
                 tell_units.push(u.clone());
@@ -573,7 +549,7 @@ pub(crate) fn plan_step(
         "UPDATE cases SET stage = $1, level = $2, level_code = $3, lead_unit = $4, rated = $5, reworks = $6, returns = $7, \
          escalations = $8, clock_gen = $9, due_at_ms = $10, paused_at_ms = $11, overdue = $12, events = $13, updated_at_ms = $14, \
          closed_at_ms = COALESCE($15, closed_at_ms), merged_into = COALESCE($16, merged_into), \
-         satisfaction = COALESCE($17, satisfaction), supervised = supervised + $18 WHERE id = $19",
+         satisfaction = COALESCE($17, satisfaction), supervised = supervised + $18, round = $19 WHERE id = $20",
         vec![
             Arg::S(next.stage.as_str().into()),
             Arg::S(next.level.as_str().into()),
@@ -593,6 +569,7 @@ pub(crate) fn plan_step(
             Arg::OI(merged_into),
             Arg::OS(input.satisfaction.map(|s| s.as_str().to_string())),
             Arg::I(i64::from(step == Step::Supervise)),
+            Arg::I(round),
             Arg::I(id),
         ],
     ));

@@ -30,7 +30,7 @@ pub(crate) fn case_not_found(id: i64) -> StoreError {
 
 pub(crate) const ROW_COLUMNS: &str = "id, number, title, source, category_code, category_version, cell_code, stage, level, \
     level_code, lead_unit, rated, reworks, returns, escalations, reporter, contact_masked, clock_gen, due_at_ms, paused_at_ms, \
-    overdue, events, created_at_ms";
+    overdue, events, created_at_ms, round";
 
 pub(crate) fn decode_row<R: sqlx::Row>(r: &R) -> Result<(CaseRow, i64), StoreError>
 where
@@ -70,26 +70,57 @@ where
         overdue: r.try_get::<i64, _>(20)? != 0,
         events: r.try_get(21)?,
         created_at_ms: r.try_get(22)?,
-        round: 0,
+        round: r.try_get(23)?,
     };
     Ok((row, r.try_get(5)?))
+}
+
+/// Category versions by (code, version).
+pub(crate) type CategoryCache =
+    std::collections::HashMap<(String, i64), std::sync::Arc<shezhi_domain::cases::Category>>;
+
+impl Store {
+    pub(crate) fn cached_category(
+        &self,
+        code: &str,
+        version: i64,
+    ) -> Option<std::sync::Arc<shezhi_domain::cases::Category>> {
+        self.categories
+            .lock()
+            .ok()?
+            .get(&(code.to_string(), version))
+            .cloned()
+    }
+
+    pub(crate) fn remember_category(
+        &self,
+        code: &str,
+        version: i64,
+        body: &str,
+    ) -> Result<std::sync::Arc<shezhi_domain::cases::Category>, StoreError> {
+        let c: shezhi_domain::cases::Category = serde_json::from_str(body)
+            .map_err(|e| StoreError::Corrupt(format!("category body: {e}")))?;
+        let c = std::sync::Arc::new(c);
+        if let Ok(mut m) = self.categories.lock() {
+            m.insert((code.to_string(), version), c.clone());
+        }
+        Ok(c)
+    }
 }
 
 /// Take `$input` on case `$id` inside transaction `$tx`: lock, read, plan, write. Evaluates
 /// to the plan (`Result` via `?` on the enclosing function).
 macro_rules! step_in_tx {
-    ($db:ty, $tx:expr, $id:expr, $input:expr, $now:expr, $cal:expr) => {{
+    ($store:expr, $db:ty, $tx:expr, $id:expr, $input:expr, $now:expr, $cal:expr) => {{
         let id: i64 = $id;
         let input: &$crate::cases::StepInput = $input;
         let now: i64 = $now;
-        // Lock the row first (a row lock on PostgreSQL, the write lock on SQLite).
-        let locked = sqlx::query("UPDATE cases SET events = events WHERE id = $1").bind(id).execute(&mut *$tx).await?;
-        if locked.rows_affected() == 0 {
-            return Err($crate::cases::steps::case_not_found(id));
-        }
-        let sql = format!("SELECT {} FROM cases WHERE id = $1", $crate::cases::steps::ROW_COLUMNS);
-        let r = sqlx::query(&sql).bind(id).fetch_one(&mut *$tx).await?;
-        let (mut row, version) = $crate::cases::steps::decode_row(&r)?;
+        // Lock and read the row in one statement (a row lock on PostgreSQL, the write lock on
+        // SQLite).
+        let sql = format!("UPDATE cases SET events = events WHERE id = $1 RETURNING {}", $crate::cases::steps::ROW_COLUMNS);
+        let r = sqlx::query(&sql).bind(id).fetch_optional(&mut *$tx).await?
+            .ok_or_else(|| $crate::cases::steps::case_not_found(id))?;
+        let (row, version) = $crate::cases::steps::decode_row(&r)?;
         if let Some(seen) = input.expect_events {
             if seen != row.events {
                 return Err(StoreError::refused(
@@ -99,13 +130,17 @@ macro_rules! step_in_tx {
                 ));
             }
         }
-        let r = sqlx::query("SELECT COALESCE(MAX(round), 0) FROM case_units WHERE case_id = $1").bind(id).fetch_one(&mut *$tx).await?;
-        row.round = sqlx::Row::try_get(&r, 0)?;
-        let body: String = sqlx::Row::try_get(
-            &sqlx::query("SELECT body FROM categories WHERE code = $1 AND version = $2")
-                .bind(row.category.as_str()).bind(version).fetch_one(&mut *$tx).await?, 0)?;
-        let cat: shezhi_domain::cases::Category = serde_json::from_str(&body)
-            .map_err(|e| StoreError::Corrupt(format!("category body: {e}")))?;
+        // Versions never change once written, so each is read once per process.
+        let cached = $store.cached_category(&row.category, version);
+        let cat = match cached {
+            Some(c) => c,
+            None => {
+                let body: String = sqlx::Row::try_get(
+                    &sqlx::query("SELECT body FROM categories WHERE code = $1 AND version = $2")
+                        .bind(row.category.as_str()).bind(version).fetch_one(&mut *$tx).await?, 0)?;
+                $store.remember_category(&row.category, version, &body)?
+            }
+        };
         let mut ctx = $crate::cases::plan::Context::default();
         if !input.units.is_empty() {
             let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT code FROM handling_units WHERE code IN (");
@@ -163,7 +198,7 @@ impl Store {
     ) -> Result<StepDone, StoreError> {
         with_pool!(self, p, DB => {
             let mut tx = p.begin().await?;
-            let plan = step_in_tx!(DB, tx, id, input, now, cal);
+            let plan = step_in_tx!(self, DB, tx, id, input, now, cal);
             tx.commit().await?;
             Ok(StepDone {
                 case_id: id,

@@ -1,0 +1,309 @@
+//! Open311 GeoReport v2 over the case loop, in JSON and XML: the catalogue as services, cases
+//! as service requests (read and raised), in the spec's own shapes and error bodies. It follows
+//! its own standard, so it is not part of the OpenAPI document.
+//!
+//! Requests are public, as the standard means them to be, but carry no free-text description:
+//! reports come from every channel and their text may name people who never agreed to
+//! publication.
+
+mod create;
+mod list;
+mod wire;
+
+use crate::AppState;
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use shezhi_domain::cases::{Category, Stage};
+use shezhi_store::cases::CaseSummary;
+use std::collections::HashMap;
+use wire::{Doc, Fail, Format, Record, Val, reply, split_file};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/open311/v2/{file}", get(top).post(create::create))
+        .route("/open311/v2/services/{file}", get(definition))
+        .route("/open311/v2/requests/{file}", get(one_request))
+        .route("/open311/v2/tokens/{file}", get(token))
+}
+
+/// Most requests one list answers (per the spec).
+const MAX_RESULTS: usize = 1000;
+
+/// Parameters of a query string or form: the first non-empty value of a name wins.
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn new(pairs: Vec<(String, String)>) -> Params {
+        Params(pairs)
+    }
+
+    fn query(raw: Option<&str>) -> Params {
+        Params(wire::form_pairs(raw.unwrap_or_default().as_bytes()))
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .find(|v| !v.is_empty())
+    }
+
+    /// A comma-separated list, without blanks or repeats.
+    fn list(&self, name: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for v in self.get(name).unwrap_or_default().split(',').map(str::trim) {
+            if !v.is_empty() && !out.iter().any(|o| o == v) {
+                out.push(v.to_string());
+            }
+        }
+        out
+    }
+}
+
+/// User input echoed in an error, cut short.
+fn shown(s: &str) -> String {
+    s.chars().take(60).collect()
+}
+
+fn bad(en: &str, zh: &str) -> Fail {
+    Fail::new(StatusCode::BAD_REQUEST, en, zh)
+}
+
+fn unknown_format() -> Response {
+    let f = Fail::new(
+        StatusCode::NOT_FOUND,
+        "unknown format: end the path in .json or .xml",
+        "未知格式：路径须以 .json 或 .xml 结尾",
+    );
+    reply(Format::Json, StatusCode::OK, Err(f))
+}
+
+fn no_such_endpoint() -> Fail {
+    Fail::new(StatusCode::NOT_FOUND, "no such endpoint", "没有这个地址")
+}
+
+/// The territory's root code, or `chengdu`, or nothing; any other jurisdiction is unknown.
+async fn jurisdiction(s: &AppState, p: &Params) -> Result<(), Fail> {
+    let Some(j) = p.get("jurisdiction_id") else {
+        return Ok(());
+    };
+    if j == "chengdu" || s.store.root_code().await?.as_deref() == Some(j) {
+        return Ok(());
+    }
+    Err(Fail::new(
+        StatusCode::NOT_FOUND,
+        &format!("unknown jurisdiction_id {:?}", shown(j)),
+        &format!("未知的辖区 jurisdiction_id“{}”", shown(j)),
+    ))
+}
+
+/// `services.{fmt}` and `requests.{fmt}`.
+async fn top(
+    State(s): State<AppState>,
+    Path(file): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let Some((name, format)) = split_file(&file) else {
+        return unknown_format();
+    };
+    let p = Params::query(q.as_deref());
+    let answer = match name {
+        "services" => services(&s, &p).await,
+        "requests" => list::requests(&s, &p).await,
+        _ => Err(no_such_endpoint()),
+    };
+    reply(format, StatusCode::OK, answer)
+}
+
+async fn services(s: &AppState, p: &Params) -> Result<Doc, Fail> {
+    jurisdiction(s, p).await?;
+    let all = s.store.categories().await?;
+    let group = |c: &Category| {
+        c.parent
+            .as_deref()
+            .and_then(|g| all.iter().find(|x| x.code == g))
+            .map(|g| g.name_zh.clone())
+            .unwrap_or_default()
+    };
+    let records = all
+        .iter()
+        .filter(|c| c.leaf)
+        .map(|c| {
+            vec![
+                ("service_code", c.code.as_str().into()),
+                ("service_name", c.name_zh.as_str().into()),
+                ("description", c.name_en.as_str().into()),
+                ("metadata", Val::Bool(false)),
+                ("type", "realtime".into()),
+                ("keywords", c.keywords.join(",").into()),
+                ("group", group(c).into()),
+            ]
+        })
+        .collect();
+    Ok(Doc::List {
+        root: "services",
+        item: "service",
+        records,
+    })
+}
+
+/// `services/{code}.{fmt}`: shezhi's categories ask nothing beyond the standard fields.
+async fn definition(
+    State(s): State<AppState>,
+    Path(file): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let Some((code, format)) = split_file(&file) else {
+        return unknown_format();
+    };
+    let answer = async {
+        jurisdiction(&s, &Params::query(q.as_deref())).await?;
+        let category = leaf(&s, code).await?.ok_or_else(|| {
+            Fail::new(
+                StatusCode::NOT_FOUND,
+                &format!("service_code {:?} not found", shown(code)),
+                &format!("没有服务 service_code“{}”", shown(code)),
+            )
+        })?;
+        Ok(Doc::One {
+            root: "service_definition",
+            record: vec![
+                ("service_code", category.code.into()),
+                ("attributes", Val::Empty),
+            ],
+        })
+    };
+    reply(format, StatusCode::OK, answer.await)
+}
+
+/// The current leaf category with this code.
+async fn leaf(s: &AppState, code: &str) -> Result<Option<Category>, Fail> {
+    Ok(s.store
+        .category(code)
+        .await?
+        .map(|(c, _)| c)
+        .filter(|c| c.leaf))
+}
+
+/// What a request's fields are read with: category and unit names.
+struct Names {
+    categories: HashMap<String, String>,
+    units: HashMap<String, String>,
+}
+
+async fn names(s: &AppState) -> Result<Names, Fail> {
+    let categories = s.store.categories().await?;
+    let units = s.store.units(None).await?;
+    Ok(Names {
+        categories: categories
+            .into_iter()
+            .map(|c| (c.code, c.name_zh))
+            .collect(),
+        units: units.into_iter().map(|u| (u.code, u.name)).collect(),
+    })
+}
+
+fn request_record(c: &CaseSummary, n: &Names) -> Record {
+    let stage = Stage::parse(&c.stage);
+    let closed = stage.is_some_and(Stage::is_final);
+    let agency = c
+        .lead_unit
+        .as_ref()
+        .map(|u| n.units.get(u).unwrap_or(u).clone())
+        .unwrap_or_default();
+    let mut r: Record = vec![
+        ("service_request_id", c.number.as_str().into()),
+        ("status", if closed { "closed" } else { "open" }.into()),
+        (
+            "status_notes",
+            stage.map(Stage::zh).unwrap_or_default().into(),
+        ),
+        (
+            "service_name",
+            n.categories
+                .get(&c.category)
+                .cloned()
+                .unwrap_or_default()
+                .into(),
+        ),
+        ("service_code", c.category.as_str().into()),
+        ("agency_responsible", agency.into()),
+        ("service_notice", "".into()),
+        ("requested_datetime", wire::w3c(c.created_at_ms).into()),
+        ("updated_datetime", wire::w3c(c.updated_at_ms).into()),
+        ("address", c.address.as_str().into()),
+    ];
+    if let Some([lon, lat]) = c.point {
+        r.push(("lat", Val::Num(lat)));
+        r.push(("long", Val::Num(lon)));
+    }
+    r
+}
+
+async fn by_number(s: &AppState, number: &str) -> Result<Option<CaseSummary>, Fail> {
+    let Some(id) = s.store.case_id_by_number(number).await? else {
+        return Ok(None);
+    };
+    Ok(s.store.case_detail(id).await?.map(|d| d.case))
+}
+
+fn request_not_found(id: &str) -> Fail {
+    Fail::new(
+        StatusCode::NOT_FOUND,
+        &format!("service_request_id {:?} not found", shown(id)),
+        &format!("未找到服务请求“{}”", shown(id)),
+    )
+}
+
+/// `requests/{id}.{fmt}`: one request, by its case number.
+async fn one_request(
+    State(s): State<AppState>,
+    Path(file): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let Some((id, format)) = split_file(&file) else {
+        return unknown_format();
+    };
+    let answer = async {
+        jurisdiction(&s, &Params::query(q.as_deref())).await?;
+        let case = by_number(&s, id)
+            .await?
+            .ok_or_else(|| request_not_found(id))?;
+        Ok(Doc::List {
+            root: "service_requests",
+            item: "request",
+            records: vec![request_record(&case, &names(&s).await?)],
+        })
+    };
+    reply(format, StatusCode::OK, answer.await)
+}
+
+/// `tokens/{token}.{fmt}`: requests are made at once, so a token is the case number itself.
+async fn token(
+    State(s): State<AppState>,
+    Path(file): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let Some((token, format)) = split_file(&file) else {
+        return unknown_format();
+    };
+    let answer = async {
+        jurisdiction(&s, &Params::query(q.as_deref())).await?;
+        let case = by_number(&s, token)
+            .await?
+            .ok_or_else(|| request_not_found(token))?;
+        Ok(Doc::List {
+            root: "service_requests",
+            item: "request",
+            records: vec![vec![
+                ("service_request_id", case.number.as_str().into()),
+                ("token", token.into()),
+            ]],
+        })
+    };
+    reply(format, StatusCode::OK, answer.await)
+}
