@@ -207,6 +207,23 @@ pub enum BenchWhat {
         #[arg(long, default_value_t = 2_000)]
         lifecycles: usize,
     },
+    /// The city overview with millions of cases against a GROUP BY over them, and the SLA
+    /// sweeper's lag in real time with 1 % of the open cases coming due each minute.
+    Scale {
+        #[arg(long, value_enum, default_value_t = BenchBackend::Sqlite)]
+        backend: BenchBackend,
+        /// As for `bench load`.
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long, default_value_t = 10_000_000)]
+        cases: usize,
+        /// Minutes of timers coming due.
+        #[arg(long, default_value_t = 3)]
+        minutes: u64,
+        /// Keep the database afterwards.
+        #[arg(long)]
+        keep: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]

@@ -39,6 +39,16 @@ pub async fn run(_cfg: &Config, args: BenchArgs) -> Result<(), CliError> {
             )
             .await
         }
+        BenchWhat::Scale {
+            backend,
+            at,
+            cases,
+            minutes,
+            keep,
+        } => {
+            super::bench_scale::run(backend, at.as_deref(), cases.max(1), minutes.max(1), keep)
+                .await
+        }
     }
 }
 

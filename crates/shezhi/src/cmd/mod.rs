@@ -4,6 +4,7 @@ pub mod admin;
 pub mod bench;
 pub mod bench_cases;
 pub mod bench_load;
+pub mod bench_scale;
 pub mod demo_cases;
 pub mod import;
 pub mod register;

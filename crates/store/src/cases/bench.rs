@@ -61,3 +61,111 @@ impl Store {
         Ok(start.elapsed())
     }
 }
+
+/// A synthetic case for the scale benchmarks, written straight to the tables.
+#[derive(Debug, Clone)]
+pub struct BulkCase {
+    pub id: i64,
+    pub category: String,
+    pub source: String,
+    pub cell: String,
+    pub stage: String,
+    pub level: String,
+    pub level_code: String,
+    pub lead_unit: Option<String>,
+    pub due_at_ms: Option<i64>,
+    pub overdue: bool,
+    pub created_at_ms: i64,
+    pub closed_at_ms: Option<i64>,
+}
+
+impl Store {
+    /// Write synthetic cases (with their report event) in one transaction of multi-row
+    /// inserts; counters are the caller's (see [`Store::bulk_counters`]).
+    pub async fn bulk_cases(&self, rows: &[BulkCase]) -> Result<(), StoreError> {
+        with_pool!(self, p, DB => {
+            let mut tx = p.begin().await?;
+            for chunk in rows.chunks(1000) {
+                let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO cases (id, number, source, category_code, category_version, priority, title, description, \
+                    cell_code, address, reporter, stage, level, level_code, lead_unit, clock_gen, due_at_ms, overdue, events, created_at_ms, updated_at_ms, closed_at_ms) ");
+                qb.push_values(chunk, |mut b, c| {
+                    b.push_bind(c.id).push_bind(format!("SQB{:012}", c.id)).push_bind(c.source.as_str()).push_bind(c.category.as_str()).push_bind(1i64)
+                        .push_bind("normal").push_bind("批量测试案件").push_bind("批量生成的测试案件").push_bind(c.cell.as_str()).push_bind("")
+                        .push_bind("bench").push_bind(c.stage.as_str()).push_bind(c.level.as_str()).push_bind(c.level_code.as_str())
+                        .push_bind(c.lead_unit.as_deref()).push_bind(1i64).push_bind(c.due_at_ms).push_bind(i64::from(c.overdue)).push_bind(1i64)
+                        .push_bind(c.created_at_ms).push_bind(c.created_at_ms).push_bind(c.closed_at_ms);
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Add counter deltas `(scope, metric, day, value)` in one transaction.
+    pub async fn bulk_counters(
+        &self,
+        rows: &[(String, String, i64, i64)],
+    ) -> Result<(), StoreError> {
+        with_pool!(self, p, DB => {
+            let mut tx = p.begin().await?;
+            for chunk in rows.chunks(2000) {
+                let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO case_counters (scope, metric, day, value) ");
+                qb.push_values(chunk, |mut b, (s, m, d, v)| {
+                    b.push_bind(s.as_str()).push_bind(m.as_str()).push_bind(*d).push_bind(*v);
+                });
+                qb.push(" ON CONFLICT (scope, metric, day) DO UPDATE SET value = case_counters.value + excluded.value");
+                qb.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Add clock timers `(case, kind, due)` of generation 1 in one transaction.
+    pub async fn bulk_timers(&self, rows: &[(i64, &str, i64)]) -> Result<(), StoreError> {
+        with_pool!(self, p, DB => {
+            let mut tx = p.begin().await?;
+            for chunk in rows.chunks(5000) {
+                let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO case_timers (case_id, gen, kind, unit_code, due_at_ms, fired_at_ms) ");
+                qb.push_values(chunk, |mut b, (id, kind, due)| {
+                    b.push_bind(*id).push_bind(1i64).push_bind(*kind).push_bind(None::<String>).push_bind(*due).push_bind(None::<i64>);
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Set the id sequence of cases past the bulk-written ones.
+    pub async fn bulk_cases_done(&self, next_id: i64) -> Result<(), StoreError> {
+        with_pool!(self, p => {
+            sqlx::query("UPDATE id_sequences SET next_id = $1 WHERE name = 'cases'").bind(next_id).execute(p).await?;
+            if let crate::backend::Pool::Sqlite(p) = &self.pool {
+                sqlx::raw_sql("ANALYZE").execute(p).await?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The raw baseline of the overview: open and overdue cases counted from the cases
+    /// themselves, by stage.
+    pub async fn bench_group_by_stage(&self) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        Ok(with_pool!(self, p => {
+            sqlx::query("SELECT stage, COUNT(*), CAST(SUM(overdue) AS BIGINT) FROM cases GROUP BY stage")
+                .fetch_all(p).await?
+                .iter().map(|r| Ok((sqlx::Row::try_get(r, 0)?, sqlx::Row::try_get(r, 1)?, sqlx::Row::try_get(r, 2)?)))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        }))
+    }
+
+    /// Lags (fired − due, ms) of every fired timer, sorted.
+    pub async fn bench_timer_lags(&self) -> Result<Vec<i64>, StoreError> {
+        Ok(with_pool!(self, p => {
+            sqlx::query("SELECT fired_at_ms - due_at_ms FROM case_timers WHERE fired_at_ms IS NOT NULL ORDER BY 1")
+                .fetch_all(p).await?
+                .iter().map(|r| sqlx::Row::try_get(r, 0)).collect::<Result<Vec<i64>, sqlx::Error>>()?
+        }))
+    }
+}

@@ -15,8 +15,9 @@ mod plan;
 mod query;
 mod steps;
 
+pub use bench::BulkCase;
 pub use clock::SweepReport;
-pub use counters::{Indicators, ScopeKey};
+pub use counters::{Indicators, ScopeKey, scopes_of};
 pub use group::GroupIntake;
 pub use intake::check_photos;
 pub use outbox::Outgoing;

@@ -5,12 +5,10 @@ use super::wire::{Doc, Fail, parse_w3c};
 use super::{MAX_RESULTS, Params, bad, by_number, jurisdiction, names, request_record};
 use crate::AppState;
 use shezhi_domain::cases::Stage;
-use shezhi_store::cases::{CaseFilter, CaseSummary};
+use shezhi_store::cases::CaseSummary;
 
 /// The span of dates a list may cover (per the spec).
 const SPAN_MS: i64 = 90 * 86_400_000;
-/// Cases read per store page while filtering a list.
-const PAGE: i64 = 500;
 
 /// The stages a `status` list asks for (none: every stage).
 fn stages(p: &Params) -> Result<Vec<String>, Fail> {
@@ -97,28 +95,13 @@ pub(super) async fn requests(s: &AppState, p: &Params) -> Result<Doc, Fail> {
             codes.into_iter().map(Some).collect()
         };
         // The store lists cases most urgent first; the newest in the window are kept here.
+        // Each category is one index range, newest first; the merge keeps the newest 1000.
         for category in codes {
-            let f = CaseFilter {
-                category,
-                stages: stages.clone(),
-                ..CaseFilter::default()
-            };
-            let mut cursor = None;
-            loop {
-                let page = s.store.cases(None, &f, cursor.as_deref(), PAGE).await?;
-                found.extend(
-                    page.items
-                        .into_iter()
-                        .filter(|c| (start..=end).contains(&c.created_at_ms)),
-                );
-                if found.len() > 2 * MAX_RESULTS {
-                    newest(&mut found);
-                }
-                match page.next_cursor {
-                    Some(c) => cursor = Some(c),
-                    None => break,
-                }
-            }
+            found.extend(
+                s.store
+                    .cases_raised(category.as_deref(), &stages, start, end, MAX_RESULTS as i64)
+                    .await?,
+            );
         }
         newest(&mut found);
     }

@@ -1,0 +1,271 @@
+//! `shezhi bench scale`: the command view and the SLA sweeper with millions of cases, on a
+//! fresh database. Cases are written straight to the tables with their counters (the same
+//! deltas the steps would have written), spread over the whole city and the last 30 days.
+//! Then: the city overview read from counters, against a GROUP BY over the cases in the same
+//! run; and the sweeper in real time, with 1 % of the open cases coming due each minute,
+//! reporting how late each timer fired.
+
+use super::bench_load::fresh_db;
+use super::{CliError, ensure_territory};
+use crate::config::BenchBackend;
+use shezhi_domain::calendar::WorkCalendar;
+use shezhi_domain::cases::CaseLevel;
+use shezhi_domain::clock::Clock;
+use shezhi_domain::people::Date;
+use shezhi_domain::synth::rng::Rng;
+use shezhi_domain::territory::RegionCode;
+use shezhi_http::SystemClock;
+use shezhi_store::cases::BulkCase;
+use shezhi_store::{Store, StoreOptions};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+const DAY: i64 = 86_400_000;
+const CATEGORIES: &[&str] = &[
+    "order.vendor",
+    "appearance.garbage",
+    "facility.streetlight",
+    "property.service",
+    "environment.noise",
+    "dispute.neighbour",
+    "safety.ebike",
+    "order.parking",
+];
+const SOURCES: &[&str] = &["resident", "resident", "patrol", "hotline", "clue"];
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Counter deltas of one synthetic case, as its steps would have written them.
+fn count(c: &BulkCase, counters: &mut HashMap<(String, &'static str, i64), i64>) {
+    let scopes =
+        shezhi_store::cases::scopes_of(&c.cell, c.lead_unit.as_deref(), &c.category, &c.source);
+    let day = Date::from_epoch_ms_cst(c.created_at_ms).days_since_epoch();
+    let closed = c.closed_at_ms.is_some();
+    for s in scopes {
+        let mut add =
+            |m: &'static str, d: i64, v: i64| *counters.entry((s.clone(), m, d)).or_default() += v;
+        add("intake", day, 1);
+        add("open", day, 1);
+        if let Some(at) = c.closed_at_ms {
+            let d = Date::from_epoch_ms_cst(at).days_since_epoch();
+            add("closed", d, 1);
+            add("closed_on_time", d, 1);
+            add("open", d, -1);
+        }
+        if c.overdue && !closed {
+            add("overdue_open", day, 1);
+        }
+    }
+}
+
+pub async fn run(
+    backend: BenchBackend,
+    at: Option<&str>,
+    cases: usize,
+    minutes: u64,
+    keep: bool,
+) -> Result<(), CliError> {
+    let db = fresh_db(backend, at, "scale").await?;
+    let store = Store::open(
+        &db.url,
+        &StoreOptions {
+            max_connections: 8,
+            ..Default::default()
+        },
+    )
+    .await?;
+    ensure_territory(&store).await?;
+    store.ensure_catalogue(0).await?;
+    let cells: Vec<RegionCode> = store
+        .leaf_regions()
+        .await?
+        .into_iter()
+        .map(|l| l.code)
+        .collect();
+    let clock = SystemClock;
+    let now = clock.now_ms();
+    let mut rng = Rng::new(2026);
+
+    // Load: cases a batch at a time, counters at the end.
+    let load_start = Instant::now();
+    let mut counters: HashMap<(String, &'static str, i64), i64> = HashMap::new();
+    let mut open_ids: Vec<i64> = Vec::new();
+    let batch = 50_000;
+    let mut id = 1i64;
+    while (id as usize) <= cases {
+        let mut rows = Vec::with_capacity(batch);
+        for _ in 0..batch.min(cases + 1 - id as usize) {
+            let cell = &cells[rng.below(cells.len() as u64) as usize];
+            let created = now - rng.range(0, 30 * DAY);
+            let closed = rng.chance(0.45);
+            let level = *rng.pick(&[
+                CaseLevel::Grid,
+                CaseLevel::Community,
+                CaseLevel::Community,
+                CaseLevel::Street,
+            ]);
+            let level_code =
+                shezhi_store::cases::level_code(cell, level).unwrap_or_else(|| cell.clone());
+            let stage = if closed {
+                "closed"
+            } else {
+                *rng.pick(&[
+                    "reported",
+                    "accepted",
+                    "dispatched",
+                    "handling",
+                    "handling",
+                    "fed_back",
+                ])
+            };
+            let c = BulkCase {
+                id,
+                category: (*rng.pick(CATEGORIES)).to_string(),
+                source: (*rng.pick(SOURCES)).to_string(),
+                cell: cell.as_str().to_string(),
+                stage: stage.to_string(),
+                level: level.as_str().to_string(),
+                level_code: level_code.as_str().to_string(),
+                lead_unit: matches!(stage, "dispatched" | "handling" | "fed_back")
+                    .then(|| "510104-CG".to_string()),
+                due_at_ms: (!closed).then(|| now + rng.range(DAY, 10 * DAY)),
+                overdue: !closed && rng.chance(0.05),
+                created_at_ms: created,
+                closed_at_ms: closed
+                    .then(|| created + rng.range(DAY / 24, 5 * DAY).min(now - created)),
+            };
+            count(&c, &mut counters);
+            if !closed {
+                open_ids.push(id);
+            }
+            rows.push(c);
+            id += 1;
+        }
+        store.bulk_cases(&rows).await?;
+    }
+    let rows: Vec<(String, String, i64, i64)> = counters
+        .into_iter()
+        .map(|((s, m, d), v)| (s, m.to_string(), d, v))
+        .collect();
+    let counter_rows = rows.len();
+    for chunk in rows.chunks(200_000) {
+        store.bulk_counters(chunk).await?;
+    }
+    store.bulk_cases_done(id).await?;
+    let load_time = load_start.elapsed();
+
+    // The city overview, read the way GET /api/v1/overview reads it.
+    let root = RegionCode::parse(&store.root_code().await?.unwrap_or_default())
+        .map_err(|e| CliError::Config(e.to_string()))?;
+    let today = Date::from_epoch_ms_cst(now);
+    let mut times = Vec::new();
+    let mut open_city = 0;
+    for _ in 0..200 {
+        let t = Instant::now();
+        let _row = store.region(&root).await?;
+        let children = store.children(&root).await?;
+        let mut keys: Vec<String> = children.iter().map(|c| c.code.clone()).collect();
+        keys.push(root.as_str().to_string());
+        let live = store.live_counts(&keys, today).await?;
+        let _today = store.indicators(root.as_str(), today, today).await?;
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        open_city = live
+            .get(root.as_str())
+            .and_then(|m| m.get("open"))
+            .copied()
+            .unwrap_or(0);
+    }
+    times.sort_by(f64::total_cmp);
+    let mut raw_times = Vec::new();
+    let mut open_raw = 0;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let by_stage = store.bench_group_by_stage().await?;
+        raw_times.push(t.elapsed().as_secs_f64() * 1000.0);
+        open_raw = by_stage
+            .iter()
+            .filter(|(s, _, _)| s != "closed")
+            .map(|(_, n, _)| n)
+            .sum::<i64>();
+    }
+    raw_times.sort_by(f64::total_cmp);
+
+    // The sweeper in real time: 1 % of the open cases come due each minute for `minutes`.
+    let per_minute = (open_ids.len() / 100).max(1);
+    let start = clock.now_ms() + 5_000;
+    let due_n = per_minute * minutes as usize;
+    let mut timers = Vec::with_capacity(due_n);
+    for i in 0..due_n {
+        let case = open_ids[rng.below(open_ids.len() as u64) as usize];
+        let at = start + (i as i64 * 60_000) / per_minute as i64;
+        timers.push((case, if i % 2 == 0 { "warn" } else { "overdue" }, at));
+    }
+    for chunk in timers.chunks(100_000) {
+        store.bulk_timers(chunk).await?;
+    }
+    let calendar = WorkCalendar::china();
+    let end = start + minutes as i64 * 60_000;
+    let mut sweeps = 0;
+    while clock.now_ms() < end + 60_000 {
+        let r = store.sweep(clock.now_ms(), &calendar, 20_000).await?;
+        sweeps += 1;
+        if r.fired == 0 {
+            if clock.now_ms() > end {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    let lags: Vec<f64> = store
+        .bench_timer_lags()
+        .await?
+        .into_iter()
+        .map(|l| l as f64 / 1000.0)
+        .collect();
+    let fired = lags.len();
+    store.close().await;
+    if !keep {
+        db.remove().await?;
+    }
+
+    let name = match backend {
+        BenchBackend::Sqlite => "SQLite",
+        BenchBackend::Postgres => "PostgreSQL",
+    };
+    println!("## Cases at scale: {name}\n");
+    println!(
+        "loaded {cases} cases ({} open) and {counter_rows} counter rows in {load_time:.1?}\n",
+        open_ids.len()
+    );
+    println!("| measurement | p50 | p95 | max | note |");
+    println!("|---|---:|---:|---:|---|");
+    println!(
+        "| city overview from counters (region, 20 districts, today) | {:.2} ms | {:.2} ms | {:.2} ms | open = {open_city} |",
+        percentile(&times, 0.5),
+        percentile(&times, 0.95),
+        percentile(&times, 1.0)
+    );
+    println!(
+        "| baseline: GROUP BY stage over all cases | {:.0} ms | {:.0} ms | {:.0} ms | open = {open_raw} |",
+        percentile(&raw_times, 0.5),
+        percentile(&raw_times, 0.95),
+        percentile(&raw_times, 1.0)
+    );
+    println!(
+        "\nsweeper: {due_n} timers due over {minutes} min ({per_minute}/min = 1 % of open cases), {fired} fired in {sweeps} sweeps; lag p50 {:.1} s, p99 {:.1} s, max {:.1} s",
+        percentile(&lags, 0.5),
+        percentile(&lags, 0.99),
+        percentile(&lags, 1.0)
+    );
+    if open_city != open_raw {
+        return Err(CliError::Config(format!(
+            "counters say {open_city} open, the cases {open_raw}"
+        )));
+    }
+    Ok(())
+}
