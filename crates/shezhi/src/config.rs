@@ -33,6 +33,11 @@ pub struct Cli {
     /// Log format: text or json.
     #[arg(long, global = true, env = "SHEZHI_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// Public holidays and make-up workdays of further years (or corrections), in the
+    /// calendar's text format (`year 2027`, `holiday 2027-01-01..2027-01-03 元旦`,
+    /// `workday …`); added to the built-in 2025 and 2026.
+    #[arg(long, global = true, env = "SHEZHI_HOLIDAYS_FILE")]
+    pub holidays_file: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -249,6 +254,7 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     max_connections: Option<u32>,
     data_key_file: Option<PathBuf>,
+    holidays_file: Option<PathBuf>,
 }
 
 /// The effective configuration.
@@ -261,6 +267,8 @@ pub struct Config {
     pub max_connections: u32,
     /// Key for personal data at rest; None disables writing and searching it.
     pub data_key: Option<DataKey>,
+    /// The working-day calendar the case clocks run on.
+    pub calendar: shezhi_domain::calendar::WorkCalendar,
 }
 
 impl std::fmt::Debug for Config {
@@ -275,6 +283,7 @@ impl std::fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("max_connections", &self.max_connections)
             .field("data_key", &self.data_key)
+            .field("calendar_years", &self.calendar.years())
             .finish()
     }
 }
@@ -311,7 +320,15 @@ impl Config {
             }
             (None, None) => None,
         };
+        let mut calendar = shezhi_domain::calendar::WorkCalendar::china();
+        if let Some(path) = cli.holidays_file.clone().or(file.holidays_file) {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| CliError::io(&path.display().to_string(), e))?;
+            load_years(&mut calendar, &text)
+                .map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?;
+        }
         Ok(Config {
+            calendar,
             data_key,
             database_url: cli.database_url.clone().or(file.database_url),
             listen,
@@ -327,6 +344,34 @@ impl Config {
     pub fn database_url(&self) -> &str {
         self.database_url.as_deref().unwrap_or("sqlite://shezhi.db")
     }
+}
+
+/// Load every `year …` block of a holidays file; errors name the line in the file.
+pub fn load_years(
+    cal: &mut shezhi_domain::calendar::WorkCalendar,
+    text: &str,
+) -> Result<Vec<i32>, String> {
+    use shezhi_domain::Bilingual;
+    let lines: Vec<&str> = text.lines().collect();
+    let starts: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.trim_start().starts_with("year "))
+        .map(|(i, _)| i)
+        .collect();
+    if starts.is_empty() {
+        return Err("no `year` line / 没有 year 行".into());
+    }
+    let mut years = Vec::new();
+    for (k, &start) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).copied().unwrap_or(lines.len());
+        let block = lines[start..end].join("\n");
+        let year = cal
+            .load_year(&block)
+            .map_err(|e| format!("line {}: {} / {}", start + e.line(), e.en(), e.zh()))?;
+        years.push(year);
+    }
+    Ok(years)
 }
 
 fn parse_key(text: &str, from: &str) -> Result<DataKey, CliError> {

@@ -193,3 +193,37 @@ fn openapi_command_prints_the_committed_document() {
     .unwrap_or_default();
     assert_eq!(String::from_utf8_lossy(&out.stdout), committed);
 }
+
+#[test]
+fn a_bad_holidays_file_is_refused_naming_its_line() {
+    let dir = std::env::temp_dir();
+    let file = dir.join(format!("shezhi-holidays-{}.txt", std::process::id()));
+    std::fs::write(
+        &file,
+        "# 2027 schedule\nyear 2027\nholiday 2027-01-01..2027-01-03 元旦\nworkday 2027-13-01 错误\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let url = format!(
+        "sqlite://{}",
+        dir.join(format!("shezhi-cli-{}-h.db", std::process::id()))
+            .display()
+    );
+    let holidays = file.display().to_string();
+    let out = shezhi(&url, &["--holidays-file", &holidays, "migrate"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("line 4"), "{err}");
+    std::fs::write(
+        &file,
+        "year 2027\nholiday 2027-01-01..2027-01-03 元旦\nworkday 2027-01-04 元旦调休\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = shezhi(&url, &["--holidays-file", &holidays, "migrate"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_file(&file);
+}

@@ -443,7 +443,10 @@ async fn intake_is_idempotent_and_finds_duplicates(store: Store) {
             &[
                 other,
                 bad,
-                report("order.vendor", [104.0802, 30.6501], None),
+                NewCase {
+                    reporter: "user:43".into(),
+                    ..report("order.vendor", [104.0802, 30.6501], None)
+                },
             ],
             None,
             t0 + 2000,
@@ -486,11 +489,58 @@ async fn intake_is_idempotent_and_finds_duplicates(store: Store) {
     merge.merge_into = Some(ids[0].0);
     assert_eq!(step(&store, &cal, second, merge, t0 + 4000).await, "merged");
     assert_projection_is_replay(&store, second).await;
+    // The merged report follows its parent: when the parent is done, its reporter hears.
+    let parent = ids[0].0;
+    let staff = [Capacity::LevelStaff];
+    step(
+        &store,
+        &cal,
+        parent,
+        by(Step::Accept, &staff, "user:1"),
+        t0 + 5000,
+    )
+    .await;
+    let mut d = by(Step::Dispatch, &staff, "user:1");
+    d.units = vec!["510104-CG".into()];
+    step(&store, &cal, parent, d, t0 + 5000).await;
+    step(
+        &store,
+        &cal,
+        parent,
+        by(Step::Sign, &[Capacity::LeadUnit], "user:5"),
+        t0 + 6000,
+    )
+    .await;
+    step(
+        &store,
+        &cal,
+        parent,
+        by(Step::Feedback, &[Capacity::LeadUnit], "user:5"),
+        t0 + 7000,
+    )
+    .await;
+    step(
+        &store,
+        &cal,
+        parent,
+        by(Step::Verify, &staff, "user:1"),
+        t0 + 8000,
+    )
+    .await;
+    let told = store
+        .notifications(&["user:43".into()], 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        told.iter()
+            .any(|n| n.case_id == second && n.step == "verify"),
+        "{told:?}"
+    );
     let list = store
         .cases(
             Some(&[code("510104018001")]),
             &CaseFilter {
-                stages: vec!["reported".into()],
+                stages: vec!["closed".into()],
                 ..CaseFilter::default()
             },
             None,

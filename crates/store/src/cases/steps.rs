@@ -181,6 +181,26 @@ macro_rules! step_in_tx {
             detail: serde_json::json!({"number": row.number, "note": input.note.trim(), "step": plan.detail}),
         };
         $crate::access::audit::audit_append!($tx, note);
+        // Reports merged into this case follow it: their reporters hear when it is done.
+        if plan.next.stage == shezhi_domain::cases::Stage::Closed && plan.next.stage != row.state.stage {
+            let children = sqlx::query("SELECT id, number, reporter FROM cases WHERE merged_into = $1")
+                .bind(id).fetch_all(&mut *$tx).await?;
+            for c in &children {
+                let (child, number, reporter): (i64, String, String) =
+                    (sqlx::Row::try_get(c, 0)?, sqlx::Row::try_get(c, 1)?, sqlx::Row::try_get(c, 2)?);
+                if reporter.starts_with("user:") {
+                    let stmts = $crate::cases::plan::notice(
+                        &reporter,
+                        child,
+                        shezhi_domain::cases::Step::Verify,
+                        format!("您反映的问题（{number}）已随案件 {} 一并办结", row.number),
+                        format!("the problem you reported ({number}) was resolved with case {}", row.number),
+                        now,
+                    );
+                    $crate::cases::plan::run_stmts!($tx, stmts);
+                }
+            }
+        }
         plan
     }};
 }
