@@ -100,6 +100,10 @@ pub async fn take(
             format!("you may not take the step {step} on this case"),
         ));
     }
+    // A case may only join one the caller can see; anything else answers as missing.
+    if let Some(target) = body.merge_into {
+        visible_case(&s, &caller, target).await?;
+    }
     let units = if step == Step::CheckIn {
         let mine: Vec<String> = caller
             .grants

@@ -166,7 +166,8 @@ pub async fn notifications(
         if let Some(u) = &b.unit {
             to.push(format!("unit:{u}"));
         }
-        if let Some(sc) = &b.scope {
+        // Notices to a region are for those who may see its cases.
+        if let (Some(sc), true) = (&b.scope, b.role.allows(Action::ViewCases)) {
             to.push(format!("region:{}", sc.as_str()));
         }
     }
