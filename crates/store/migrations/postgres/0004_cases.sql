@@ -55,6 +55,7 @@ CREATE INDEX cases_stage ON cases (stage, level_code, id);
 CREATE INDEX cases_lead ON cases (lead_unit, stage, id);
 CREATE INDEX cases_recent ON cases (category_code, created_at_ms);
 CREATE INDEX cases_created ON cases (created_at_ms);
+CREATE INDEX cases_merged ON cases (merged_into) WHERE merged_into IS NOT NULL;
 
 CREATE TABLE case_events (
     case_id  BIGINT NOT NULL,
