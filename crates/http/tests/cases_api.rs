@@ -42,8 +42,6 @@ struct World {
     sw: axum::Router,
     zj: axum::Router,
     zhihui: axum::Router,
-    grid: String,
-    community: String,
 }
 
 async fn world(store: &Store) -> World {
@@ -94,8 +92,6 @@ async fn world(store: &Store) -> World {
         sw: t("sw", bind(Role::UnitStaff, None, Some("510104-SW"))).await,
         zj: t("zj", bind(Role::UnitStaff, None, Some("510104-ZJ"))).await,
         zhihui: t("zhihui", bind(Role::Command, Some("510104000000"), None)).await,
-        grid,
-        community,
     }
 }
 
@@ -381,7 +377,6 @@ async fn the_loop_from_report_to_not_fixed(store: Store) {
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (_, mine) = send(&w.resident, "GET", "/api/v1/cases?box=mine", None).await;
     assert_eq!(mine["items"].as_array().map(Vec::len), Some(1), "{mine}");
-    let _ = (&w.grid, &w.community);
 }
 
 async fn bad_input_gets_clear_errors(store: Store) {

@@ -78,16 +78,12 @@ pub(crate) async fn visible_case(
     caller: &Caller,
     id: i64,
 ) -> Result<(CaseDetail, Vec<Capacity>, Vec<Step>), ApiError> {
-    let facts = match s.store.case_facts(id).await {
-        Ok(f) => f,
-        Err(e) if !e.is_internal() => return Err(case_not_found(id)),
-        Err(e) => return Err(e.into()),
-    };
     let detail = s
         .store
         .case_detail(id)
         .await?
         .ok_or_else(|| case_not_found(id))?;
+    let facts = StoredFacts::of(&detail);
     let caps = capacities_on(caller, &facts);
     let my_units: Vec<&str> = caller
         .grants

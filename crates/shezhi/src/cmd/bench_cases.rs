@@ -3,7 +3,7 @@
 //! commit) against single-row commits, and whole lifecycles (accept, dispatch, sign, feed
 //! back, verify) against bare "insert event + update row" transactions.
 
-use super::bench_load::fresh_db;
+use super::bench_load::{BenchDb, fresh_db};
 use super::{CliError, ensure_territory};
 use crate::config::BenchBackend;
 use shezhi_domain::calendar::WorkCalendar;
@@ -66,14 +66,13 @@ fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64().max(1e-9)
 }
 
-pub async fn run(
+/// A fresh benchmark database with the Chengdu territory and the case catalogue.
+pub(crate) async fn case_db(
     backend: BenchBackend,
     at: Option<&str>,
-    reports: usize,
-    writers: usize,
-    lifecycles: usize,
-) -> Result<(), CliError> {
-    let db = fresh_db(backend, at, "cases").await?;
+    name: &str,
+) -> Result<(BenchDb, Store), CliError> {
+    let db = fresh_db(backend, at, name).await?;
     let store = Store::open(
         &db.url,
         &StoreOptions {
@@ -84,6 +83,17 @@ pub async fn run(
     .await?;
     ensure_territory(&store).await?;
     store.ensure_catalogue(0).await?;
+    Ok((db, store))
+}
+
+pub async fn run(
+    backend: BenchBackend,
+    at: Option<&str>,
+    reports: usize,
+    writers: usize,
+    lifecycles: usize,
+) -> Result<(), CliError> {
+    let (db, store) = case_db(backend, at, "cases").await?;
     store
         .put_units(&[HandlingUnit {
             code: "510104-CG".into(),

@@ -5,8 +5,8 @@
 //! run; and the sweeper in real time, with 1 % of the open cases coming due each minute,
 //! reporting how late each timer fired.
 
-use super::bench_load::fresh_db;
-use super::{CliError, ensure_territory};
+use super::CliError;
+use super::bench_cases::case_db;
 use crate::config::BenchBackend;
 use shezhi_domain::calendar::WorkCalendar;
 use shezhi_domain::cases::CaseLevel;
@@ -16,7 +16,6 @@ use shezhi_domain::synth::rng::Rng;
 use shezhi_domain::territory::RegionCode;
 use shezhi_http::SystemClock;
 use shezhi_store::cases::BulkCase;
-use shezhi_store::{Store, StoreOptions};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -70,17 +69,7 @@ pub async fn run(
     minutes: u64,
     keep: bool,
 ) -> Result<(), CliError> {
-    let db = fresh_db(backend, at, "scale").await?;
-    let store = Store::open(
-        &db.url,
-        &StoreOptions {
-            max_connections: 8,
-            ..Default::default()
-        },
-    )
-    .await?;
-    ensure_territory(&store).await?;
-    store.ensure_catalogue(0).await?;
+    let (db, store) = case_db(backend, at, "scale").await?;
     let cells: Vec<RegionCode> = store
         .leaf_regions()
         .await?

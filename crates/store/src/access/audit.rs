@@ -20,6 +20,22 @@ pub struct AuditNote {
     pub detail: serde_json::Value,
 }
 
+impl AuditNote {
+    /// The chain entry this note becomes at `seq`.
+    pub(crate) fn entry(&self, seq: i64) -> AuditEntry {
+        AuditEntry {
+            seq,
+            at_ms: self.at_ms,
+            actor: self.actor.clone(),
+            action: self.action.clone(),
+            target: self.target.clone(),
+            region_code: self.region_code.clone(),
+            ip: self.ip.clone(),
+            detail: self.detail.to_string(),
+        }
+    }
+}
+
 /// Append `$note` to the chain inside the transaction `$tx` (either backend).
 macro_rules! audit_append {
     ($tx:expr, $note:expr) => {{
@@ -30,16 +46,7 @@ macro_rules! audit_append {
             .await?;
         let seq: i64 = sqlx::Row::try_get(&head, 0)?;
         let prev: String = sqlx::Row::try_get(&head, 1)?;
-        let entry = shezhi_domain::audit::AuditEntry {
-            seq,
-            at_ms: note.at_ms,
-            actor: note.actor.clone(),
-            action: note.action.clone(),
-            target: note.target.clone(),
-            region_code: note.region_code.clone(),
-            ip: note.ip.clone(),
-            detail: note.detail.to_string(),
-        };
+        let entry = note.entry(seq);
         let hash = shezhi_domain::audit::link_hash(&prev, &entry);
         sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
             .bind(hash.as_str())
@@ -82,16 +89,7 @@ macro_rules! audit_append_many {
             let mut prev: String = sqlx::Row::try_get(&head, 1)?;
             let mut rows = Vec::with_capacity(notes.len());
             for (i, note) in notes.iter().enumerate() {
-                let entry = shezhi_domain::audit::AuditEntry {
-                    seq: last_seq - n + 1 + i as i64,
-                    at_ms: note.at_ms,
-                    actor: note.actor.clone(),
-                    action: note.action.clone(),
-                    target: note.target.clone(),
-                    region_code: note.region_code.clone(),
-                    ip: note.ip.clone(),
-                    detail: note.detail.to_string(),
-                };
+                let entry = note.entry(last_seq - n + 1 + i as i64);
                 let hash = shezhi_domain::audit::link_hash(&prev, &entry);
                 rows.push((entry, std::mem::replace(&mut prev, hash.clone()), hash));
             }

@@ -211,7 +211,7 @@ impl Store {
                 }
             }
             // Decide each report: an earlier case for its key, or a new case.
-            enum Fate { Earlier(Result<Intake, StoreError>), New }
+            enum Fate { New, Earlier(Result<Intake, StoreError>), SameAs(usize) }
             let mut fates: Vec<Fate> = Vec::with_capacity(ready.len());
             let mut fresh_keys: Vec<(String, String, String, usize)> = Vec::new();
             for (n, (_, r)) in ready.iter().enumerate() {
@@ -230,11 +230,12 @@ impl Store {
                         "idempotency_key_reused", "该幂等键已用于另一份不同的上报", "this Idempotency-Key was used for a different report")))),
                     Some((_, Some((id, number, stage)), _)) => fates.push(Fate::Earlier(Ok(Intake { id, number, stage, created: false, possible_duplicates: Vec::new() }))),
                     // Answered below, once the first of the batch has its id.
-                    Some((_, None, first)) => fates.push(Fate::Earlier(Err(StoreError::Corrupt(format!("same:{first}"))))),
+                    Some((_, None, first)) => fates.push(Fate::SameAs(first)),
                 }
             }
             let n_new = fates.iter().filter(|f| matches!(f, Fate::New)).count() as i64;
-            let mut out: Vec<Result<Intake, StoreError>> = Vec::with_capacity(ready.len());
+            // The new cases, at the index of their report.
+            let mut out: Vec<Option<Intake>> = Vec::with_capacity(ready.len());
             if n_new > 0 {
                 // Ids and the day's numbers for the whole batch, taken once.
                 let first_id: i64 = sqlx::query("UPDATE id_sequences SET next_id = next_id + $1 WHERE name = 'cases' RETURNING next_id - $1")
@@ -249,7 +250,7 @@ impl Store {
                 let mut used = 0i64;
                 for ((_, r), fate) in ready.iter().zip(&fates) {
                     if !matches!(fate, Fate::New) {
-                        out.push(Err(StoreError::Corrupt("pending".into())));
+                        out.push(None);
                         continue;
                     }
                     let c = r.case;
@@ -276,7 +277,7 @@ impl Store {
                         ip: c.ip.clone(),
                         detail: serde_json::json!({"number": number, "category": r.category.code, "source": c.source, "contact": masked}),
                     });
-                    out.push(Ok(Intake { id, number: number.clone(), stage: "reported".into(), created: true, possible_duplicates: Vec::new() }));
+                    out.push(Some(Intake { id, number: number.clone(), stage: "reported".into(), created: true, possible_duplicates: Vec::new() }));
                     rows.push((id, number, r, level, lc, due, sealed, masked, title));
                 }
                 for chunk in rows.chunks(1000) {
@@ -312,7 +313,7 @@ impl Store {
                     }
                 }
                 let keys: Vec<(&String, &String, &String, i64)> = fresh_keys.iter()
-                    .filter_map(|(p, k, h, n)| out[*n].as_ref().ok().map(|i| (p, k, h, i.id)))
+                    .filter_map(|(p, k, h, n)| out[*n].as_ref().map(|i| (p, k, h, i.id)))
                     .collect();
                 for chunk in keys.chunks(1000) {
                     let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO intake_keys (principal, key, request_hash, case_id, at_ms) ");
@@ -329,24 +330,16 @@ impl Store {
                 apply_case_counts!(DB, counts, tx);
                 audit_append_many!(DB, tx, notes);
             } else {
-                out.extend(fates.iter().map(|_| Err(StoreError::Corrupt("pending".into()))));
+                out.extend(fates.iter().map(|_| None));
             }
             tx.commit().await?;
             // Reports that repeated a key: the earlier answer, or the first of this batch.
-            let mut answers = Vec::with_capacity(out.len());
-            for (n, fate) in fates.into_iter().enumerate() {
-                answers.push(match fate {
-                    Fate::New => std::mem::replace(&mut out[n], Err(StoreError::Corrupt("taken".into()))),
-                    Fate::Earlier(Err(StoreError::Corrupt(m))) if m.starts_with("same:") => {
-                        let first: usize = m[5..].parse().unwrap_or(0);
-                        match &out[first] {
-                            Ok(i) => Ok(Intake { created: false, ..i.clone() }),
-                            Err(_) => match &answers.get(first) { Some(Ok(i)) => Ok(Intake { created: false, ..Intake::clone(i) }), _ => Err(StoreError::Corrupt("lost answer".into())) },
-                        }
-                    }
-                    Fate::Earlier(a) => a,
-                });
-            }
+            let missing = || StoreError::Corrupt("a new report without its case".into());
+            let answers = fates.into_iter().enumerate().map(|(n, fate)| match fate {
+                Fate::New => out[n].clone().ok_or_else(missing),
+                Fate::SameAs(first) => out[first].clone().map(|i| Intake { created: false, ..i }).ok_or_else(missing),
+                Fate::Earlier(a) => a,
+            }).collect();
             Ok(answers)
         })
     }

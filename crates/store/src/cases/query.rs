@@ -398,6 +398,28 @@ impl Store {
     }
 }
 
+impl StoredFacts {
+    /// The same facts, read off a case already loaded.
+    pub fn of(d: &CaseDetail) -> StoredFacts {
+        let round = d.units.iter().map(|u| u.round).max().unwrap_or(0);
+        StoredFacts {
+            cell: d.case.cell_code.clone(),
+            level: d.case.level.clone(),
+            level_code: d.case.level_code.clone(),
+            reporter: d.reporter.clone(),
+            lead_unit: d.case.lead_unit.clone(),
+            assist_units: d
+                .units
+                .iter()
+                .filter(|u| u.round == round && u.role == "assist")
+                .map(|u| u.unit_code.clone())
+                .collect(),
+            stage: d.case.stage.clone(),
+            events: d.events.len() as i64,
+        }
+    }
+}
+
 /// The stored facts of a case that access decisions need (see [`Store::case_facts`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredFacts {
