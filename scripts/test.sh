@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of shezhi: unit, store (on SQLite and on PostgreSQL), HTTP and CLI tests.
+# Runs every test of shezhi: unit, store (on SQLite and on PostgreSQL), HTTP and CLI tests,
+# then the end-to-end browser journeys (scripts/e2e.sh; skipped with SHEZHI_SKIP_E2E=1 or
+# when arguments select part of the suite).
 # PostgreSQL is mandatory. With no SHEZHI_TEST_POSTGRES_URL the machine's own server on
 # 127.0.0.1:5432 is used, and started with pg_ctlcluster if it is installed but stopped.
 # Extra arguments go to `cargo test` (e.g. scripts/test.sh -p shezhi-store).
@@ -43,4 +45,9 @@ if command -v psql >/dev/null 2>&1; then
     done
 fi
 
-exec cargo test --release --workspace --locked "$@"
+cargo test --release --workspace --locked "$@"
+
+# The browser journeys (headless chromium against the real server) when the whole suite runs.
+if [ "$#" -eq 0 ] && [ -z "${SHEZHI_SKIP_E2E:-}" ]; then
+    scripts/e2e.sh
+fi

@@ -28,6 +28,9 @@ pub struct Caller {
     pub grants: Grants,
     /// The client's address, when the server knows it.
     pub ip: Option<String>,
+    /// The CSRF token of the caller's cookie session (None for tokens and anonymous callers),
+    /// told to the session's own pages by `/api/v1/me`.
+    pub csrf_token: Option<String>,
 }
 
 fn unauthenticated() -> ApiError {
@@ -163,6 +166,7 @@ impl FromRequestParts<AppState> for Caller {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.strip_prefix("Bearer ").unwrap_or("").trim().to_string());
+        let mut csrf_token = None;
         let user_id = if let Some(token) = bearer {
             let id = if token.is_empty() {
                 None
@@ -192,6 +196,7 @@ impl FromRequestParts<AppState> for Caller {
                             "the request lacks a valid CSRF token; reload the page and try again",
                         ));
                     }
+                    csrf_token = Some(session.csrf_token);
                     Some(session.user_id)
                 }
             }
@@ -203,6 +208,7 @@ impl FromRequestParts<AppState> for Caller {
                 user: None,
                 grants: Grants::default(),
                 ip,
+                csrf_token: None,
             });
         };
         let bindings = s.store.user_bindings(id).await?;
@@ -211,6 +217,7 @@ impl FromRequestParts<AppState> for Caller {
             user: Some(CallerUser { id, resident_id }),
             grants: Grants::new(bindings),
             ip,
+            csrf_token,
         })
     }
 }

@@ -134,6 +134,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep("get", "/api/v1/units", SignedIn),
     ep("get", "/api/v1/overview", Act(Action::ViewIndicators)),
     ep("get", "/api/v1/indicators", Act(Action::ViewIndicators)),
+    ep("get", "/api/v1/board", Act(Action::ViewIndicators)),
     ep("get", "/api/v1/notifications", SignedIn),
 ];
 

@@ -22,7 +22,7 @@ use utoipa::OpenApi;
         session::sign_in, session::sign_out, session::me,
         cases::report, cases::list, cases::detail, cases::photo, cases::track, case_steps::take,
         catalogue::categories, catalogue::put_category, catalogue::units,
-        command::overview, command::indicators, command::notifications,
+        command::overview, command::indicators, command::board, command::notifications,
     ),
     tags(
         (name = "territory", description = "Regions, grids and micro-grids; point lookup"),

@@ -54,6 +54,10 @@ pub fn capacities(grants: &Grants, actor: &str, case: &CaseFacts<'_>) -> Vec<Cap
             if b.role == Role::GridWorker {
                 out.push(Capacity::GridWorker);
             }
+            // The community a case lies in keeps a say once it has gone up: it verifies.
+            if b.role == Role::CommunityStaff && case.level > CaseLevel::Community {
+                out.push(Capacity::LocalCommunity);
+            }
         }
         if let (Role::UnitStaff, Some(unit)) = (b.role, b.unit.as_deref()) {
             if case.lead_unit == Some(unit) {
@@ -115,5 +119,17 @@ mod tests {
         let resident = grants(Role::Resident, None, None);
         assert_eq!(c(&resident, "user:7"), vec![Capacity::Reporter]);
         assert!(c(&resident, "user:8").is_empty());
+
+        // Sent up to the street: the community it lies in verifies, another does not.
+        let street = code("510104018000");
+        let up = CaseFacts {
+            level: CaseLevel::Street,
+            level_code: &street,
+            ..facts.clone()
+        };
+        let c = |g: &Grants| capacities(g, "user:1", &up);
+        assert_eq!(c(&shequ), vec![Capacity::LocalCommunity]);
+        assert!(c(&other).is_empty());
+        assert_eq!(c(&jiedao), vec![Capacity::LevelStaff]);
     }
 }

@@ -107,6 +107,8 @@ labelled_enum! {
         AssistUnit = ("assist_unit", "协办单位"),
         /// A grid worker of the case's grid.
         GridWorker = ("grid_worker", "本网格网格员"),
+        /// Staff of the community the case lies in, once the case sits above it.
+        LocalCommunity = ("local_community", "属地社区"),
         /// The server's own clock work (warnings, overdue marks, escalation).
         System = ("system", "系统"),
     }
@@ -151,6 +153,7 @@ const OPEN: &[Stage] = &[
     S::FedBack,
 ];
 const STAFF: &[Capacity] = &[C::LevelStaff, C::Supervisor];
+const VERIFIERS: &[Capacity] = &[C::LevelStaff, C::Supervisor, C::LocalCommunity];
 
 /// One rule: a step is allowed from these stages to these capacities, and leads to `to`
 /// (None: the stage stays).
@@ -211,8 +214,10 @@ const RULES: &[Rule] = &[
         Some(S::FedBack),
         &[C::LeadUnit],
     ),
-    rule(Step::Verify, &[S::FedBack], Some(S::Closed), STAFF),
-    rule(Step::Rework, &[S::FedBack], Some(S::Handling), STAFF),
+    // The community the case lies in checks the work on the spot (属地核实) even when a
+    // street or district handled it.
+    rule(Step::Verify, &[S::FedBack], Some(S::Closed), VERIFIERS),
+    rule(Step::Rework, &[S::FedBack], Some(S::Handling), VERIFIERS),
     rule(
         Step::RequestPause,
         &[S::Handling],
@@ -264,6 +269,7 @@ const RULES: &[Rule] = &[
             C::LeadUnit,
             C::AssistUnit,
             C::GridWorker,
+            C::LocalCommunity,
         ],
     ),
 ];

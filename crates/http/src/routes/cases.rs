@@ -350,13 +350,17 @@ pub async fn list(
             scopes = None;
             match &unit {
                 Some(u) => f.unit = Some(u.clone()),
-                None => f.reporter = Some(caller.actor()),
+                None => {
+                    f.reporter = Some(caller.actor());
+                    f.newest_first = true;
+                }
             }
         }
         "all" => {}
         "mine" => {
             scopes = None;
             f.reporter = Some(caller.actor());
+            f.newest_first = true;
         }
         "unit" | "to_sign" | "to_handle" => {
             let u = unit

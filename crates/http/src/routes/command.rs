@@ -10,6 +10,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use shezhi_domain::access::{Action, Reach};
 use shezhi_domain::people::Date;
+use shezhi_domain::territory::{Level, RegionCode};
 use shezhi_store::cases::{Indicators, Notification};
 use std::collections::BTreeMap;
 
@@ -17,6 +18,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/overview", get(overview))
         .route("/api/v1/indicators", get(indicators))
+        .route("/api/v1/board", get(board))
         .route("/api/v1/notifications", get(notifications))
 }
 
@@ -43,17 +45,16 @@ pub struct Overview {
     pub today: Indicators,
 }
 
-/// The live command view of a region: its counters and its children's, for the map.
-#[utoipa::path(get, path = "/api/v1/overview", tag = "command", params(OverviewQuery),
-    responses((status = 200, body = Overview), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn overview(
-    State(s): State<AppState>,
-    caller: Caller,
-    Query(q): Query<OverviewQuery>,
-) -> Result<Json<Overview>, ApiError> {
+/// The region a command view looks at: the one asked for, else the caller's first scope,
+/// else the root; the caller must see its indicators.
+async fn command_region(
+    s: &AppState,
+    caller: &Caller,
+    asked: Option<&str>,
+) -> Result<RegionCode, ApiError> {
     caller.require_signed_in()?;
-    let code = match q.region.as_deref() {
-        Some(r) => super::register::existing_region(&s, r).await?,
+    let code = match asked {
+        Some(r) => super::register::existing_region(s, r).await?,
         None => match caller.grants.reach(Action::ViewIndicators) {
             Reach::Regions(rs) if !rs.is_empty() => rs[0].clone(),
             _ => {
@@ -63,6 +64,18 @@ pub async fn overview(
         },
     };
     caller.require_in(Action::ViewIndicators, &code)?;
+    Ok(code)
+}
+
+/// The live command view of a region: its counters and its children's, for the map.
+#[utoipa::path(get, path = "/api/v1/overview", tag = "command", params(OverviewQuery),
+    responses((status = 200, body = Overview), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn overview(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<OverviewQuery>,
+) -> Result<Json<Overview>, ApiError> {
+    let code = command_region(&s, &caller, q.region.as_deref()).await?;
     let row = s
         .store
         .region(&code)
@@ -173,5 +186,151 @@ pub async fn notifications(
     }
     Ok(Json(NotificationList {
         items: s.store.notifications(&to, 100).await?,
+    }))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct BoardQuery {
+    /// The region to look at (default: the caller's first scope).
+    pub region: Option<String>,
+    /// Days of trend, ending today (1 to 92, default 14).
+    pub days: Option<u32>,
+}
+
+/// One day's flows of a region.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DayFigures {
+    pub day: String,
+    /// `intake`, `closed`, `overdue`, `accepted`, … of that day.
+    pub counts: BTreeMap<String, i64>,
+}
+
+/// A handling unit's figures this month.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct UnitFigures {
+    pub code: String,
+    pub name: String,
+    pub indicators: Indicators,
+}
+
+/// A category's figures in the region: open now and reported this month.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CategoryFigures {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub open: i64,
+    pub intake: i64,
+}
+
+/// The command centre's charts: the trend, the unit ranking and the category mix.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Board {
+    pub region: String,
+    /// Oldest first, one entry per day (days without flows have empty counts).
+    pub trend: Vec<DayFigures>,
+    /// Units of the region with work this month, best on-time rate first.
+    pub units: Vec<UnitFigures>,
+    /// Categories by open cases, most first. Kept for districts and the city; empty below.
+    pub categories: Vec<CategoryFigures>,
+}
+
+/// The command centre's charts of a region: the daily trend, the ranking of its handling
+/// units this month and its categories. Read from counters, never from the cases.
+#[utoipa::path(get, path = "/api/v1/board", tag = "command", params(BoardQuery),
+    responses((status = 200, body = Board), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn board(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<BoardQuery>,
+) -> Result<Json<Board>, ApiError> {
+    let code = command_region(&s, &caller, q.region.as_deref()).await?;
+    let days = q.days.unwrap_or(14);
+    if !(1..=92).contains(&days) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_days",
+            "趋势天数应在 1 到 92 之间",
+            "days must be between 1 and 92",
+        ));
+    }
+    let today = Date::from_epoch_ms_cst(s.clock.now_ms());
+    let first = Date::from_days_since_epoch(today.days_since_epoch() - i64::from(days) + 1);
+    let mut by_day: BTreeMap<Date, BTreeMap<String, i64>> = (0..i64::from(days))
+        .map(|i| {
+            (
+                Date::from_days_since_epoch(first.days_since_epoch() + i),
+                BTreeMap::new(),
+            )
+        })
+        .collect();
+    for (d, m, v) in s.store.daily_flows(code.as_str(), first, today).await? {
+        by_day.entry(d).or_default().insert(m, v);
+    }
+    let trend = by_day
+        .into_iter()
+        .map(|(d, counts)| DayFigures {
+            day: d.to_string(),
+            counts,
+        })
+        .collect();
+
+    let month = Date::new(today.year(), today.month(), 1).unwrap_or(today);
+    let mut unit_figures = s.store.figures_by_prefix("unit:", month, today).await?;
+    let mut units: Vec<UnitFigures> = s
+        .store
+        .units(Some(&code))
+        .await?
+        .into_iter()
+        .filter_map(|u| {
+            let scope = shezhi_store::cases::ScopeKey::Unit(u.code.clone()).key();
+            let counts = unit_figures.remove(&scope)?;
+            Some(UnitFigures {
+                indicators: Indicators::from_counts(&scope, month, today, counts),
+                code: u.code,
+                name: u.name,
+            })
+        })
+        .collect();
+    units.sort_by(|a, b| {
+        let r = |u: &UnitFigures| u.indicators.on_time_rate.unwrap_or(-1.0);
+        r(b).total_cmp(&r(a)).then_with(|| a.code.cmp(&b.code))
+    });
+
+    let prefix = match code.level() {
+        Level::City => Some("cat:".to_string()),
+        Level::District => Some(format!("dcat:{}:", code.as_str())),
+        _ => None,
+    };
+    let mut categories = Vec::new();
+    if let Some(prefix) = prefix {
+        let names: BTreeMap<String, (String, String)> = s
+            .store
+            .categories()
+            .await?
+            .into_iter()
+            .map(|c| (c.code, (c.name_zh, c.name_en)))
+            .collect();
+        for (scope, counts) in s.store.figures_by_prefix(&prefix, month, today).await? {
+            let cat = &scope[prefix.len()..];
+            let (zh, en) = names
+                .get(cat)
+                .cloned()
+                .unwrap_or_else(|| (cat.into(), cat.into()));
+            categories.push(CategoryFigures {
+                code: cat.to_string(),
+                name_zh: zh,
+                name_en: en,
+                open: counts.get("open").copied().unwrap_or(0),
+                intake: counts.get("intake").copied().unwrap_or(0),
+            });
+        }
+        categories.sort_by(|a, b| b.open.cmp(&a.open).then(b.intake.cmp(&a.intake)));
+    }
+    Ok(Json(Board {
+        region: code.as_str().to_string(),
+        trend,
+        units,
+        categories,
     }))
 }

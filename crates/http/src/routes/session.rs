@@ -49,6 +49,10 @@ pub struct SessionInfo {
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Me {
     pub user_id: Option<i64>,
+    /// The signed-in user's display name.
+    pub name: Option<String>,
+    /// The cookie session's CSRF token, for the session's own pages after a reload.
+    pub csrf_token: Option<String>,
     pub bindings: Vec<BindingView>,
 }
 
@@ -246,9 +250,15 @@ pub async fn sign_out(
 #[utoipa::path(get, path = "/api/v1/me", tag = "access",
     description = "**Access:** public (anonymous callers get no user and no bindings).",
     responses((status = 200, body = Me)))]
-pub async fn me(caller: Caller) -> Json<Me> {
-    Json(Me {
+pub async fn me(State(s): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
+    let name = match &caller.user {
+        Some(u) => s.store.user_display_name(u.id).await?,
+        None => None,
+    };
+    Ok(Json(Me {
         user_id: caller.user.as_ref().map(|u| u.id),
+        name,
+        csrf_token: caller.csrf_token,
         bindings: views(caller.grants.bindings),
-    })
+    }))
 }

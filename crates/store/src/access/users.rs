@@ -139,6 +139,15 @@ impl Store {
     }
 
     /// The resident record a user is (for residents' own records), if any.
+    pub async fn user_display_name(&self, user_id: i64) -> Result<Option<String>, StoreError> {
+        with_pool!(self, p => {
+            Ok(sqlx::query("SELECT display_name FROM users WHERE id = $1")
+                .bind(user_id).fetch_optional(p).await?
+                .map(|r| r.try_get::<String, _>(0))
+                .transpose()?)
+        })
+    }
+
     pub async fn user_resident(&self, user_id: i64) -> Result<Option<i64>, StoreError> {
         with_pool!(self, p => {
             Ok(sqlx::query("SELECT resident_id FROM users WHERE id = $1")

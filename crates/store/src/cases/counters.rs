@@ -17,6 +17,8 @@ pub enum ScopeKey {
     Region(String),
     Unit(String),
     Category(String),
+    /// A category within one district: the district command's category chart.
+    DistrictCategory(String, String),
     Source(String),
 }
 
@@ -26,6 +28,7 @@ impl ScopeKey {
             ScopeKey::Region(c) => c.clone(),
             ScopeKey::Unit(u) => format!("unit:{u}"),
             ScopeKey::Category(c) => format!("cat:{c}"),
+            ScopeKey::DistrictCategory(d, c) => format!("dcat:{d}:{c}"),
             ScopeKey::Source(s) => format!("src:{s}"),
         }
     }
@@ -36,6 +39,9 @@ pub fn scopes_of(cell: &str, unit: Option<&str>, category: &str, source: &str) -
     let mut out = Vec::new();
     if let Ok(c) = RegionCode::parse(cell) {
         for a in c.ancestors().into_iter().chain(std::iter::once(c.clone())) {
+            if a.level() == Level::District {
+                out.push(ScopeKey::DistrictCategory(a.as_str().into(), category.into()).key());
+            }
             if a.level() != Level::MicroGrid {
                 out.push(a.as_str().to_string());
             }
@@ -164,6 +170,57 @@ impl Store {
         });
         let counts: BTreeMap<String, i64> = rows.into_iter().filter(|(_, v)| *v != 0).collect();
         Ok(Indicators::from_counts(scope, from, to, counts))
+    }
+
+    /// The figures of every scope key starting with `prefix` (e.g. `unit:` or
+    /// `dcat:510104000000:`) over the days `from..=to`, as for [`Store::indicators`]: flows
+    /// summed over the period, running levels up to its end. One range scan of the key.
+    pub async fn figures_by_prefix(
+        &self,
+        prefix: &str,
+        from: Date,
+        to: Date,
+    ) -> Result<BTreeMap<String, BTreeMap<String, i64>>, StoreError> {
+        let (a, b) = (from.days_since_epoch(), to.days_since_epoch());
+        // Every key starting with the prefix sorts between it and the prefix with its last
+        // character bumped (':' → ';').
+        let mut hi = prefix.to_string();
+        let last = hi
+            .pop()
+            .map_or('\u{0}', |c| char::from_u32(c as u32 + 1).unwrap_or(c));
+        hi.push(last);
+        let rows: Vec<(String, String, i64)> = with_pool!(self, p => {
+            sqlx::query("SELECT scope, metric, CAST(SUM(value) AS BIGINT) FROM case_counters WHERE scope >= $1 AND scope < $2 \
+                         AND day <= $4 AND (day >= $3 OR metric IN ('open', 'overdue_open')) GROUP BY scope, metric")
+                .bind(prefix).bind(hi.as_str()).bind(a).bind(b).fetch_all(p).await?
+                .iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        let mut out: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        for (s, m, v) in rows.into_iter().filter(|r| r.2 != 0) {
+            out.entry(s).or_default().insert(m, v);
+        }
+        Ok(out)
+    }
+
+    /// The daily flows of one scope over `from..=to`: (day, metric, value), for trend charts.
+    pub async fn daily_flows(
+        &self,
+        scope: &str,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<(Date, String, i64)>, StoreError> {
+        let (a, b) = (from.days_since_epoch(), to.days_since_epoch());
+        let rows: Vec<(i64, String, i64)> = with_pool!(self, p => {
+            sqlx::query("SELECT day, metric, value FROM case_counters WHERE scope = $1 AND day >= $2 AND day <= $3 \
+                         AND metric NOT IN ('open', 'overdue_open') ORDER BY day, metric")
+                .bind(scope).bind(a).bind(b).fetch_all(p).await?
+                .iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        Ok(rows
+            .into_iter()
+            .filter(|r| r.2 != 0)
+            .map(|(d, m, v)| (Date::from_days_since_epoch(d), m, v))
+            .collect())
     }
 
     /// Running levels (`open`, `overdue_open`) and today's flows for many scopes at once: the

@@ -106,6 +106,8 @@ pub struct CaseFilter {
     pub created_from: Option<i64>,
     /// … and at or before this one.
     pub created_to: Option<i64>,
+    /// Newest first (a reporter's own list) instead of the nearest deadline first.
+    pub newest_first: bool,
 }
 
 /// A page of cases.
@@ -239,7 +241,10 @@ impl Store {
         cursor: Option<&str>,
         limit: i64,
     ) -> Result<CaseList, StoreError> {
-        let (due, id) = parse_cursor(cursor);
+        let (due, id) = match (cursor, f.newest_first) {
+            (None, true) => (i64::MAX, i64::MAX),
+            _ => parse_cursor(cursor),
+        };
         let items: Vec<CaseSummary> = with_pool!(self, p, DB => {
             let mut qb = sqlx::QueryBuilder::<DB>::new(format!("SELECT {SUMMARY_COLUMNS} FROM cases c WHERE 1 = 1"));
             if let Some(scopes) = scopes {
@@ -291,22 +296,35 @@ impl Store {
             if let Some(t) = &f.text {
                 for word in t.split_whitespace().take(5) {
                     let like = format!("%{}%", word.replace(['%', '_'], ""));
-                    qb.push(" AND (c.title LIKE ").push_bind(like.clone())
+                    qb.push(" AND (c.number = ").push_bind(word.to_uppercase())
+                        .push(" OR c.title LIKE ").push_bind(like.clone())
                         .push(" OR c.description LIKE ").push_bind(like.clone())
                         .push(" OR c.address LIKE ").push_bind(like).push(")");
                 }
             }
-            qb.push(format!(" AND (COALESCE(c.due_at_ms, {NO_DUE}) > ")).push_bind(due)
-                .push(format!(" OR (COALESCE(c.due_at_ms, {NO_DUE}) = ")).push_bind(due)
-                .push(" AND c.id > ").push_bind(id).push("))");
-            qb.push(format!(" ORDER BY COALESCE(c.due_at_ms, {NO_DUE}), c.id LIMIT ")).push_bind(limit);
+            if f.newest_first {
+                qb.push(" AND (c.created_at_ms < ").push_bind(due)
+                    .push(" OR (c.created_at_ms = ").push_bind(due)
+                    .push(" AND c.id < ").push_bind(id).push("))");
+                qb.push(" ORDER BY c.created_at_ms DESC, c.id DESC LIMIT ").push_bind(limit);
+            } else {
+                qb.push(format!(" AND (COALESCE(c.due_at_ms, {NO_DUE}) > ")).push_bind(due)
+                    .push(format!(" OR (COALESCE(c.due_at_ms, {NO_DUE}) = ")).push_bind(due)
+                    .push(" AND c.id > ").push_bind(id).push("))");
+                qb.push(format!(" ORDER BY COALESCE(c.due_at_ms, {NO_DUE}), c.id LIMIT ")).push_bind(limit);
+            }
             qb.build().fetch_all(p).await?.iter().map(summary).collect::<Result<Vec<_>, sqlx::Error>>()?
         });
         let next_cursor = (items.len() as i64 == limit)
             .then(|| {
-                items
-                    .last()
-                    .map(|c| format!("{}.{}", c.due_at_ms.unwrap_or(NO_DUE), c.id))
+                items.last().map(|c| {
+                    let key = if f.newest_first {
+                        c.created_at_ms
+                    } else {
+                        c.due_at_ms.unwrap_or(NO_DUE)
+                    };
+                    format!("{key}.{}", c.id)
+                })
             })
             .flatten();
         Ok(CaseList { items, next_cursor })

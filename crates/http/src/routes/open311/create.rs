@@ -66,6 +66,7 @@ async fn key_caller(s: &AppState, p: &Params, ip: Option<String>) -> Result<Call
         }),
         grants: Grants::new(s.store.user_bindings(id).await?),
         ip,
+        csrf_token: None,
     })
 }
 

@@ -1,0 +1,253 @@
+// The browser journeys: one appeal carried through the whole closed loop by the people who
+// touch it, each on their own device and page, while the district command centre stays
+// open on a wall screen and must show every step without a reload.
+//
+//   resident (phone) raises it → grid worker (phone) reports another and solves it on the
+//   spot, and sends the appeal up → community accepts and sends it up → street blows the
+//   whistle to two departments → the lead department signs, handles and feeds back → the
+//   community verifies and closes → the resident rates it "not fixed" and it reopens.
+//
+// ctx: see harness.mjs. Every wait polls a condition; nothing sleeps.
+
+const DISTRICT = '510104000000';
+const STREET = '510104018000';
+const GRID = '510104018001001';
+const WAIT = 20_000; // the command centre refreshes its counters every 2 s
+
+export async function run(ctx) {
+  const { base, browser, journey, shot, signIn, newPhone, newDesktop, newWall, firstPaint, log } = ctx;
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  const { OUT_DIR } = await import('./harness.mjs');
+
+  // A point inside the demo grid worker's grid, for the devices' location.
+  const probe = await newDesktop(browser);
+  const probePage = await probe.newPage();
+  const cells = await (await probePage.request.get(`${base}/api/v1/regions/${GRID}/children`)).json();
+  const [lon, lat] = cells.items[0].center; // inside the grid's first micro-grid
+  // A real PNG to upload: a drawn "photo".
+  await probePage.setContent('<body style="margin:0"><div style="width:640px;height:480px;background:linear-gradient(160deg,#223,#556 60%,#cb6)">'
+    + '<p style="color:#fd6;font:64px sans-serif;padding:160px 40px">路灯 💡</p></div></body>');
+  const photo = await probePage.screenshot({ type: 'png', clip: { x: 0, y: 0, width: 640, height: 480 } });
+  await probe.close();
+  const here = { geolocation: { longitude: lon, latitude: lat }, permissions: ['geolocation'] };
+
+  // The command centre stays open for the whole run; contexts made here outlive journeys.
+  const wall = await newWall(browser);
+  const command = await wall.newPage();
+  let number = null; // the appeal's number
+  let caseId = null;
+
+  const counters = () => command.evaluate(() => Object.fromEntries(
+    [...document.querySelectorAll('[data-metric]')].map((n) => [n.dataset.metric, Number(n.dataset.value || 0)])));
+  const streetOpen = () => command.evaluate((code) => Number(document.querySelector(`path.region[data-code="${code}"]`)?.dataset.open ?? -1), STREET);
+  /** Waits until the command centre shows `want` (metric → value), map included. */
+  async function commandShows(want, label) {
+    try {
+      await command.waitForFunction(({ want }) => Object.entries(want).every(([k, v]) => {
+        if (k === 'street') {
+          return Number(document.querySelector('path.region[data-code="510104018000"]')?.dataset.open ?? -1) === v;
+        }
+        return Number(document.querySelector(`[data-metric="${k}"]`)?.dataset.value ?? NaN) === v;
+      }), { want }, { timeout: WAIT, polling: 250 });
+    } catch (e) {
+      throw new Error(`command centre did not show ${label} ${JSON.stringify(want)}; it shows ${JSON.stringify({ ...(await counters()), street: await streetOpen() })}`);
+    }
+    await shot(command, 'command-centre', label);
+  }
+  let base0 = null;
+  const expect = (d) => ({
+    'today.intake': base0['today.intake'] + (d.intake || 0),
+    open: base0.open + (d.open || 0),
+    'today.closed': base0['today.closed'] + (d.closed || 0),
+    street: base0.street + (d.open || 0),
+  });
+
+  await journey('command-centre-first-paint', async () => {
+    await signIn(command, base, 'zhihui');
+    await command.goto(`${base}/command#/${DISTRICT}`);
+    const paint = await firstPaint(command);
+    log(`command centre first paint: fcp ${paint.fcp} ms, data drawn ${paint.ready} ms`);
+    await fs.writeFile(path.join(OUT_DIR, 'first-paint.json'), JSON.stringify({ page: '/command', viewport: '3840x2160', ...paint }, null, 2));
+    const regions = await command.locator('path.region').count();
+    if (regions < 10) throw new Error(`the district map drew ${regions} streets`);
+    base0 = { ...(await counters()), street: await streetOpen() };
+    if (base0.street < 0) throw new Error('the map has no street 510104018000');
+    log('command centre baseline', base0);
+    await shot(command, 'command-centre', 'baseline');
+  });
+
+  await journey('resident-raises-an-appeal', async () => {
+    const phone = await newPhone(browser, here);
+    const page = await phone.newPage();
+    await signIn(page, base, 'jumin');
+    await page.goto(`${base}/resident`);
+    await page.locator('#appeal-map path.region').first().waitFor();
+    await page.fill('#appeal-description', '小区门口三盏路灯不亮，晚上很黑，老人出门不安全');
+    await page.locator('#suggestions .chip').first().waitFor();
+    await page.locator('#suggestions .chip').first().click();
+    await page.click('#use-location');
+    await page.waitForFunction(() => document.querySelector('#place')?.textContent.includes('›'));
+    await page.fill('#appeal-address', '锦江区示范小区大门口');
+    await page.fill('#appeal-phone', '13800001234');
+    await page.setInputFiles('#appeal-photo', { name: 'light.png', mimeType: 'image/png', buffer: photo });
+    await shot(page, 'resident', 'form');
+    await page.click('#appeal-submit');
+    const result = page.locator('#appeal-result');
+    await result.waitFor();
+    number = await result.getAttribute('data-number');
+    if (!/^SQ\d{13}$/.test(number || '')) throw new Error(`no case number: ${number}`);
+    log('appeal', number);
+    await page.locator(`#mine .case-item[data-number="${number}"]`).waitFor();
+    await shot(page, 'resident', 'submitted');
+    // Follow it by number and the phone's last four digits, as anyone could.
+    await page.fill('#track-last4', '1234');
+    await page.click('#track-form button[type=submit]');
+    await page.locator('#track-stage').waitFor();
+    await shot(page, 'resident', 'tracked');
+    await commandShows(expect({ intake: 1, open: 1 }), 'after-appeal');
+  });
+
+  await journey('grid-worker-solves-one-and-sends-one-up', async () => {
+    const phone = await newPhone(browser, here);
+    const page = await phone.newPage();
+    await signIn(page, base, 'wangge');
+    await page.goto(`${base}/field`);
+    await page.locator('#pick-map path.region').first().waitFor();
+    await page.fill('#report-description', '楼道里有人飞线给电动车充电，存在火灾隐患');
+    await page.locator('#suggestions .chip').first().waitFor();
+    await page.click('#use-location');
+    await page.waitForFunction(() => document.querySelector('#place')?.textContent.trim().length > 0);
+    await page.setInputFiles('#report-photo', { name: 'stairs.png', mimeType: 'image/png', buffer: photo });
+    await page.check('#report-solved');
+    await page.fill('#report-solved-what', '已劝导住户拆除飞线，电动车推至集中充电棚');
+    await shot(page, 'grid-worker', 'report');
+    await page.click('#report-submit');
+    await page.locator('#report-result').waitFor();
+    await shot(page, 'grid-worker', 'solved-on-spot');
+    await commandShows(expect({ intake: 2, open: 1, closed: 1 }), 'after-solve-on-spot');
+
+    // The resident's appeal is in the grid's tasks: send it up to the community.
+    const item = page.locator(`#tasks [data-number="${number}"]`);
+    await item.waitFor();
+    await item.locator('button[data-step="escalate"]').click();
+    await item.locator('textarea').fill('路灯属市政设施，需社区协调城管处理');
+    await item.locator('button[data-submit="escalate"]').click();
+    await page.waitForFunction((n) => document.querySelector(`#tasks [data-number="${n}"]`)?.textContent.includes('社区'), number);
+    await shot(page, 'grid-worker', 'sent-up');
+  });
+
+  /** Opens the case on the desk from an inbox and takes a step through its form. */
+  async function step(page, who, name, fill) {
+    const button = page.locator(`#actions button[data-step="${name}"]`);
+    await button.waitFor({ timeout: WAIT });
+    await button.click();
+    await page.locator(`#step-form[data-step="${name}"]`).waitFor();
+    if (fill) await fill(page);
+    await page.click('#step-submit');
+    await page.locator('.notice-ok').waitFor();
+    await shot(page, who, name);
+  }
+  async function openFromBox(page, who, box) {
+    await page.goto(`${base}/desk`);
+    await page.click(`#box-${box}`);
+    await page.fill('#q', number); // the number finds it in a long inbox
+    await page.click('#q ~ button[type=submit]');
+    const item = page.locator(`#cases .case-item[data-number="${number}"]`);
+    await item.waitFor({ timeout: WAIT });
+    await shot(page, who, `inbox-${box}`);
+    await item.click();
+    await page.locator('#case-title').waitFor();
+    caseId = Number(await item.getAttribute('data-id'));
+  }
+  const stageIs = (page, stage) => page.waitForFunction((s) => document.querySelector('#case-stage')?.dataset.stage === s, stage, { timeout: WAIT });
+
+  await journey('community-accepts-and-sends-up', async () => {
+    const page = await (await newDesktop(browser)).newPage();
+    await signIn(page, base, 'shequ');
+    await openFromBox(page, 'community', 'to_accept');
+    await step(page, 'community', 'accept', (p) => p.fill('#step-note', '已核实，路灯确实损坏'));
+    await stageIs(page, 'accepted');
+    await step(page, 'community', 'escalate', (p) => p.fill('#step-note', '需街道协调城管与供电部门'));
+    await page.waitForFunction(() => document.querySelector('#case')?.textContent.includes('街道'));
+  });
+
+  await journey('street-blows-the-whistle', async () => {
+    const page = await (await newDesktop(browser)).newPage();
+    await signIn(page, base, 'jiedao');
+    await openFromBox(page, 'street', 'to_dispatch');
+    await step(page, 'street', 'whistle', async (p) => {
+      await p.selectOption('#lead-unit', '510104-CG');
+      await p.check('#assist-units input[value="510104-GD"]');
+      await p.fill('#step-note', '街道吹哨：城管局主办，供电中心协办');
+    });
+    await stageIs(page, 'dispatched');
+  });
+
+  await journey('department-signs-handles-and-feeds-back', async () => {
+    const page = await (await newDesktop(browser)).newPage();
+    await signIn(page, base, 'chengguan');
+    await openFromBox(page, 'department', 'to_sign');
+    await step(page, 'department', 'sign', (p) => p.fill('#step-note', '已签收，安排维修班组'));
+    await stageIs(page, 'handling');
+    await step(page, 'department', 'comment', (p) => p.fill('#step-note', '维修班组已到场，更换灯具'));
+    await step(page, 'department', 'feedback', async (p) => {
+      await p.fill('#step-note', '三盏路灯已全部更换并恢复照明');
+      await p.setInputFiles('#step-photos', { name: 'fixed.png', mimeType: 'image/png', buffer: photo });
+    });
+    await stageIs(page, 'fed_back');
+  });
+
+  await journey('community-verifies-and-closes', async () => {
+    const page = await (await newDesktop(browser)).newPage();
+    await signIn(page, base, 'shequ');
+    await openFromBox(page, 'community', 'to_verify');
+    await step(page, 'community', 'verify', (p) => p.fill('#step-note', '现场核实：路灯已恢复'));
+    await stageIs(page, 'closed');
+    await commandShows(expect({ intake: 2, open: 0, closed: 2 }), 'after-close');
+  });
+
+  await journey('resident-says-not-fixed-and-it-reopens', async () => {
+    const phone = await newPhone(browser, here);
+    const page = await phone.newPage();
+    await signIn(page, base, 'jumin');
+    await page.goto(`${base}/resident`);
+    await page.click(`#mine .case-item[data-number="${number}"]`);
+    await page.locator('#rate-form').waitFor();
+    await page.check('#rate-form input[value="unsatisfied"]');
+    await page.check('#rate-not-fixed');
+    await page.fill('#rate-note', '只修好了两盏，还有一盏不亮');
+    await shot(page, 'resident', 'rate');
+    await page.click('#rate-submit');
+    await page.waitForFunction((n) => document.querySelector(`#mine .case-item[data-number="${n}"] [data-stage]`)?.dataset.stage === 'handling', number);
+    await shot(page, 'resident', 'reopened');
+    // Reopened: open again, and the closing it undid stays counted as a closing today.
+    await commandShows(expect({ intake: 2, open: 1, closed: 2 }), 'after-reopen');
+    const c = await (await page.request.get(`${base}/api/v1/cases/${caseId}`)).json();
+    if (c.case.stage !== 'handling' || c.reworks < 1) throw new Error(`after "not fixed": ${c.case.stage}, reworks ${c.reworks}`);
+  });
+
+  await journey('english-and-keyboard', async () => {
+    const page = await (await newDesktop(browser)).newPage();
+    await page.goto(`${base}/`);
+    await page.click('#lang-btn');
+    await page.waitForFunction(() => document.documentElement.lang === 'en' && document.querySelector('#sign-in-form h2')?.textContent.includes('Sign in'));
+    // Sign in with the keyboard alone.
+    await page.focus('#username');
+    await page.keyboard.type('zhihui');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(ctx.DEMO_PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/command/);
+    await page.locator('[data-metric="open"]').waitFor();
+    const text = await page.locator('#counters').innerText();
+    if (!/Open/.test(text)) throw new Error(`counters not in English: ${text}`);
+    // Drill down into the street from the keyboard.
+    await page.focus(`path.region[data-code="${STREET}"]`);
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((s) => location.hash === `#/${s}`, STREET);
+    await page.locator('path.region').first().waitFor();
+    await shot(page, 'english', 'street');
+    await page.click('#lang-btn'); // leave Chinese for the next visitor of this profile
+  });
+}
