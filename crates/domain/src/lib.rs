@@ -5,6 +5,7 @@
 pub mod access;
 pub mod audit;
 pub mod calendar;
+pub mod campaigns;
 pub mod cases;
 pub mod clock;
 pub mod error;

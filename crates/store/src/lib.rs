@@ -5,6 +5,7 @@
 
 pub mod access;
 mod backend;
+pub mod campaigns;
 pub mod cases;
 mod error;
 mod migrate;

@@ -26,6 +26,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!("0002_register"),
     migration!("0003_access"),
     migration!("0004_cases"),
+    migration!("0005_campaigns"),
 ];
 
 impl Store {
