@@ -135,6 +135,51 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep("get", "/api/v1/overview", Act(Action::ViewIndicators)),
     ep("get", "/api/v1/indicators", Act(Action::ViewIndicators)),
     ep("get", "/api/v1/board", Act(Action::ViewIndicators)),
+    ep("post", "/api/v1/directives", Act(Action::IssueDirective)),
+    ep("get", "/api/v1/directives", SignedIn),
+    ep("get", "/api/v1/directives/{id}", SignedIn),
+    ep(
+        "post",
+        "/api/v1/directives/{id}/sign",
+        Act(Action::AnswerDirective),
+    ),
+    ep(
+        "post",
+        "/api/v1/directives/{id}/report",
+        Act(Action::AnswerDirective),
+    ),
+    ep(
+        "post",
+        "/api/v1/directives/{id}/amend",
+        Act(Action::IssueDirective),
+    ),
+    ep(
+        "post",
+        "/api/v1/directives/{id}/withdraw",
+        Act(Action::IssueDirective),
+    ),
+    ep("post", "/api/v1/campaigns", Act(Action::RunCampaign)),
+    ep("get", "/api/v1/campaigns", SignedIn),
+    ep(
+        "get",
+        "/api/v1/campaigns/{id}/tasks",
+        Act(Action::VisitHouseholds),
+    ),
+    ep(
+        "post",
+        "/api/v1/campaigns/{id}/visits",
+        Act(Action::VisitHouseholds),
+    ),
+    ep(
+        "get",
+        "/api/v1/campaigns/{id}/coverage",
+        Act(Action::RunCampaign),
+    ),
+    ep(
+        "get",
+        "/api/v1/campaigns/{id}/coverage.csv",
+        Act(Action::RunCampaign),
+    ),
     ep("get", "/api/v1/notifications", SignedIn),
 ];
 

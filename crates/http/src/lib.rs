@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::catalogue::router())
         .merge(routes::open311::router())
         .merge(routes::command::router())
+        .merge(routes::campaigns::router())
         .merge(routes::session::router())
         .merge(routes::web::router())
         .merge(openapi::router())

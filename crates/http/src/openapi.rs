@@ -3,8 +3,8 @@
 
 use crate::AppState;
 use crate::routes::{
-    case_steps, cases, catalogue, command, health, locate, regions, register, register_edit,
-    session,
+    campaigns, case_steps, cases, catalogue, command, health, locate, regions, register,
+    register_edit, session,
 };
 use axum::routing::get;
 use axum::{Json, Router};
@@ -23,6 +23,8 @@ use utoipa::OpenApi;
         cases::report, cases::list, cases::detail, cases::photo, cases::track, case_steps::take,
         catalogue::categories, catalogue::put_category, catalogue::units,
         command::overview, command::indicators, command::board, command::notifications,
+        campaigns::issue, campaigns::list, campaigns::show, campaigns::sign, campaigns::report, campaigns::amend, campaigns::withdraw,
+        campaigns::create, campaigns::campaigns, campaigns::tasks, campaigns::visits, campaigns::coverage, campaigns::coverage_csv,
     ),
     tags(
         (name = "territory", description = "Regions, grids and micro-grids; point lookup"),
@@ -30,6 +32,7 @@ use utoipa::OpenApi;
         (name = "register", description = "Houses and people (先房后人): households, residents, key populations, counts"),
         (name = "cases", description = "The case closed loop (事件/诉求): intake, inboxes, steps, catalogue, units, notices"),
         (name = "command", description = "Command centre: live counters and evaluation indicators"),
+        (name = "campaigns", description = "Directives (指令) and household campaigns (入户排查): fan-out, signing, visits, coverage"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]

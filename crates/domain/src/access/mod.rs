@@ -43,6 +43,14 @@ crate::labelled_enum! {
         ViewIndicators = ("view_indicators", "查看考核指标"),
         /// The case catalogue and its time limits.
         ManageCatalogue = ("manage_catalogue", "管理事项目录"),
+        /// Issue, amend and withdraw directives for the territory, and follow them.
+        IssueDirective = ("issue_directive", "下发指令"),
+        /// Sign for and report back on directives sent to one's own region.
+        AnswerDirective = ("answer_directive", "签收反馈指令"),
+        /// Make household campaigns for the territory and follow their coverage.
+        RunCampaign = ("run_campaign", "组织入户排查"),
+        /// Visit the households of one's grids and record the visits.
+        VisitHouseholds = ("visit_households", "入户走访"),
     }
 }
 
@@ -62,6 +70,9 @@ impl Role {
             }
             ViewIndicators => matches!(self, CommunityStaff | StreetStaff | Command),
             ManageCatalogue => matches!(self, Admin),
+            IssueDirective | RunCampaign => matches!(self, CommunityStaff | StreetStaff | Command),
+            AnswerDirective => matches!(self, GridWorker | CommunityStaff | StreetStaff | Command),
+            VisitHouseholds => matches!(self, GridWorker | CommunityStaff),
         }
     }
 

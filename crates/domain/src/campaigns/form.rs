@@ -122,10 +122,10 @@ impl Form {
             if q.id.trim().is_empty() || q.text_zh.trim().is_empty() {
                 return Err(FormError::Malformed("每个问题都需要 id 和 text_zh".into()));
             }
-            if let Some(c) = &q.when {
-                if !seen.contains(c.question.as_str()) {
-                    return Err(FormError::BadCondition(q.id.clone()));
-                }
+            if let Some(c) = &q.when
+                && !seen.contains(c.question.as_str())
+            {
+                return Err(FormError::BadCondition(q.id.clone()));
             }
             if matches!(&q.kind, Kind::Choice { options } if options.is_empty()) {
                 return Err(FormError::NoOptions(q.id.clone()));

@@ -1,5 +1,6 @@
 //! Handlers, one module per resource.
 
+pub mod campaigns;
 pub mod case_access;
 pub mod case_steps;
 pub mod cases;

@@ -50,6 +50,14 @@ pub fn spawn_sweeper(
                     }
                 }
             }
+            // Directives: remind late recipients, once per rule and version.
+            match store.sweep_directive_reminders(clock.now_ms()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(notices = n, "directive reminders"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "directive reminders failed; retrying at the next tick")
+                }
+            }
         }
     });
 }

@@ -392,10 +392,10 @@ impl Store {
                 }
                 for rule in fire {
                     let mut to = vec![(format!("region:{region}"), format!("请及时签收并反馈指令“{title}”"), format!("please sign for and report on the directive \"{title}\""))];
-                    if rule == Rule::Overdue {
-                        if let Some(parent) = RegionCode::parse(&region).ok().and_then(|c| c.parent()) {
-                            to.push((format!("region:{}", parent.as_str()), format!("下级 {region} 逾期未反馈指令“{title}”"), format!("{region} has not reported on \"{title}\" by the deadline")));
-                        }
+                    if rule == Rule::Overdue
+                        && let Some(parent) = RegionCode::parse(&region).ok().and_then(|c| c.parent())
+                    {
+                        to.push((format!("region:{}", parent.as_str()), format!("下级 {region} 逾期未反馈指令“{title}”"), format!("{region} has not reported on \"{title}\" by the deadline")));
                     }
                     for (recipient, zh, en) in to {
                         sqlx::query("INSERT INTO directive_notices (directive_id, recipient, region_code, rule, version, text_zh, text_en, at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
@@ -425,7 +425,7 @@ impl Store {
             });
             out.extend(rows);
         }
-        out.sort_by(|a, b| b.4.cmp(&a.4));
+        out.sort_by_key(|x| std::cmp::Reverse(x.4));
         out.truncate(limit as usize);
         Ok(out)
     }

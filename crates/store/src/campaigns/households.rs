@@ -123,6 +123,8 @@ fn text(code: &'static str, zh: &str, en: &str) -> ErrorText {
 }
 
 type Deltas = BTreeMap<(String, &'static str), i64>;
+/// (cell, status, households) and (cell, visits, findings) rows of a recount.
+type Recounted = (Vec<(String, String, i64)>, Vec<(String, i64, i64)>);
 
 fn add(d: &mut Deltas, cell: &str, metric: &'static str, v: i64) {
     if v != 0 {
@@ -398,7 +400,7 @@ impl Store {
         campaign: i64,
         round: i64,
     ) -> Result<BTreeMap<String, BTreeMap<String, i64>>, StoreError> {
-        let (tasks, visits): (Vec<(String, String, i64)>, Vec<(String, i64, i64)>) = with_pool!(self, p => {
+        let (tasks, visits): Recounted = with_pool!(self, p => {
             let t = sqlx::query("SELECT cell_code, status, COUNT(*) FROM campaign_tasks WHERE campaign_id = $1 GROUP BY cell_code, status")
                 .bind(campaign).fetch_all(p).await?
                 .iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect::<Result<Vec<_>, sqlx::Error>>()?;

@@ -1,0 +1,726 @@
+//! Directives (指令) and household campaigns (入户排查): issue and follow a directive level by
+//! level, sign and report as a recipient region; make a campaign, list a grid's tasks, sync a
+//! device's visits in batches, and read or export coverage.
+
+use crate::auth::Caller;
+use crate::json::ApiJson;
+use crate::{ApiError, AppState};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use shezhi_domain::access::Action;
+use shezhi_domain::campaigns::form::Form;
+use shezhi_domain::campaigns::{Outcome, TargetLevel};
+use shezhi_domain::people::KeyTag;
+use shezhi_domain::territory::RegionCode;
+use shezhi_store::campaigns::{
+    Attachment, Campaign, Directive, LevelProgress, NewCampaign, NewDirective, Recipient, Task,
+    VisitIn, VisitResult,
+};
+use std::collections::BTreeMap;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/directives", post(issue).get(list))
+        .route("/api/v1/directives/{id}", get(show))
+        .route("/api/v1/directives/{id}/sign", post(sign))
+        .route("/api/v1/directives/{id}/report", post(report))
+        .route("/api/v1/directives/{id}/amend", post(amend))
+        .route("/api/v1/directives/{id}/withdraw", post(withdraw))
+        .route("/api/v1/campaigns", post(create).get(campaigns))
+        .route("/api/v1/campaigns/{id}/tasks", get(tasks))
+        .route("/api/v1/campaigns/{id}/visits", post(visits))
+        .route("/api/v1/campaigns/{id}/coverage", get(coverage))
+        .route("/api/v1/campaigns/{id}/coverage.csv", get(coverage_csv))
+}
+
+fn bad(code: &'static str, zh: &str, en: &str) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, code, zh, en)
+}
+
+fn text_field(
+    v: &str,
+    max: usize,
+    code: &'static str,
+    zh: &str,
+    en: &str,
+) -> Result<String, ApiError> {
+    let t = v.trim();
+    if t.chars().count() < 2 || t.chars().count() > max {
+        return Err(bad(
+            code,
+            &format!("{zh}应为 2 到 {max} 个字"),
+            &format!("{en} must be 2 to {max} characters"),
+        ));
+    }
+    Ok(t.to_string())
+}
+
+/// A file inside a JSON body.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct FileIn {
+    pub name: String,
+    pub content_type: String,
+    /// The bytes in base64, at most 5 MB decoded.
+    pub data_base64: String,
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct DirectiveIn {
+    /// The issuing region: the directive reaches the regions of `levels` below it.
+    pub region: String,
+    pub title: String,
+    pub content: String,
+    /// `district`, `street`, `community`, `grid`.
+    pub levels: Vec<String>,
+    pub deadline_ms: i64,
+    #[serde(default)]
+    pub attachments: Vec<FileIn>,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Issued {
+    pub id: i64,
+    pub recipients: i64,
+}
+
+/// Issue a directive to every region of the target levels below the issuing region.
+#[utoipa::path(post, path = "/api/v1/directives", tag = "campaigns", request_body = DirectiveIn,
+    responses((status = 201, body = Issued), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn issue(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<DirectiveIn>,
+) -> Result<(StatusCode, Json<Issued>), ApiError> {
+    let region = super::register::existing_region(&s, &body.region).await?;
+    caller.require_in(Action::IssueDirective, &region)?;
+    let title = text_field(&body.title, 200, "invalid_title", "标题", "the title")?;
+    let content = text_field(
+        &body.content,
+        20_000,
+        "invalid_content",
+        "内容",
+        "the content",
+    )?;
+    let mut levels = Vec::new();
+    for l in &body.levels {
+        let level = TargetLevel::parse(l.trim()).ok_or_else(|| {
+            bad(
+                "invalid_level",
+                &format!("未知的层级“{l}”（可选 district、street、community、grid）"),
+                &format!("unknown level {l:?} (district, street, community or grid)"),
+            )
+        })?;
+        if !levels.contains(&level) {
+            levels.push(level);
+        }
+    }
+    if levels.is_empty() {
+        return Err(bad(
+            "invalid_level",
+            "请至少选择一个接收层级",
+            "choose at least one target level",
+        ));
+    }
+    let mut attachments = Vec::new();
+    for f in &body.attachments {
+        let bytes = crate::base64::decode(&f.data_base64).ok_or_else(|| {
+            bad(
+                "invalid_attachment",
+                "附件不是有效的 base64",
+                "an attachment is not valid base64",
+            )
+        })?;
+        if bytes.len() > 5 * 1024 * 1024 || f.name.trim().is_empty() {
+            return Err(bad(
+                "invalid_attachment",
+                "附件须有名称且不超过 5 MB",
+                "an attachment needs a name and at most 5 MB",
+            ));
+        }
+        attachments.push(Attachment {
+            name: f.name.trim().into(),
+            content_type: f.content_type.clone(),
+            bytes,
+        });
+    }
+    let d = NewDirective {
+        issuer: caller.actor(),
+        region,
+        title,
+        content,
+        levels,
+        deadline_ms: body.deadline_ms,
+        attachments,
+    };
+    let (id, recipients) = s
+        .store
+        .issue_directive(&d, s.clock.now_ms(), caller.ip.as_deref())
+        .await?;
+    Ok((StatusCode::CREATED, Json(Issued { id, recipients })))
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DirectiveList {
+    pub items: Vec<Directive>,
+}
+
+/// The scopes of the caller's bindings that may take `action`.
+fn scopes(caller: &Caller, actions: &[Action]) -> Vec<RegionCode> {
+    caller
+        .grants
+        .bindings
+        .iter()
+        .filter(|b| actions.iter().any(|a| b.role.allows(*a)))
+        .filter_map(|b| b.scope.clone())
+        .collect()
+}
+
+/// Directives issued in, or sent into, the caller's regions, newest first.
+#[utoipa::path(get, path = "/api/v1/directives", tag = "campaigns",
+    responses((status = 200, body = DirectiveList), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Json<DirectiveList>, ApiError> {
+    caller.require_signed_in()?;
+    let mine = scopes(&caller, &[Action::IssueDirective, Action::AnswerDirective]);
+    Ok(Json(DirectiveList {
+        items: s.store.directives_for(&mine, 100).await?,
+    }))
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DirectiveView {
+    pub directive: Directive,
+    /// Signed and reported per level, for the current version.
+    pub progress: Vec<LevelProgress>,
+    /// Recipients in the caller's part that have not reported on the current version
+    /// (up to 500, in code order).
+    pub pending: Vec<Recipient>,
+}
+
+async fn visible(s: &AppState, caller: &Caller, id: i64) -> Result<Directive, ApiError> {
+    caller.require_signed_in()?;
+    let d = s
+        .store
+        .directive(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("指令", "directive", &id.to_string()))?;
+    let region = super::parse_code(&d.region_code)?;
+    let reaches = scopes(caller, &[Action::IssueDirective, Action::AnswerDirective])
+        .iter()
+        .any(|sc| sc.contains(&region) || region.contains(sc));
+    if !reaches {
+        return Err(ApiError::not_found("指令", "directive", &id.to_string()));
+    }
+    Ok(d)
+}
+
+/// A directive with its progress level by level and who has not reported.
+#[utoipa::path(get, path = "/api/v1/directives/{id}", tag = "campaigns", params(("id" = i64, Path, description = "Directive id")),
+    responses((status = 200, body = DirectiveView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn show(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<DirectiveView>, ApiError> {
+    let id = super::register::record_id(&id, "指令", "directive")?;
+    let directive = visible(&s, &caller, id).await?;
+    let region = super::parse_code(&directive.region_code)?;
+    let mut pending = Vec::new();
+    for sc in scopes(&caller, &[Action::IssueDirective, Action::AnswerDirective]) {
+        let within = if region.contains(&sc) {
+            sc
+        } else {
+            region.clone()
+        };
+        pending.extend(
+            s.store
+                .directive_recipients(id, &within, true, "", 500)
+                .await?,
+        );
+        if pending.len() >= 500 {
+            break;
+        }
+    }
+    pending.sort_by(|a, b| a.region_code.cmp(&b.region_code));
+    pending.dedup_by(|a, b| a.region_code == b.region_code);
+    pending.truncate(500);
+    Ok(Json(DirectiveView {
+        progress: s.store.directive_progress(id).await?,
+        directive,
+        pending,
+    }))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct AnswerIn {
+    /// The recipient region the caller answers for (one of their own bindings).
+    pub region: String,
+    /// Report: what was done (2 to 5,000 characters).
+    #[serde(default)]
+    pub report: String,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Answered {
+    /// The version signed or reported on.
+    pub version: i64,
+}
+
+/// The region the caller answers for: exactly one of their bindings' scopes.
+fn answering(caller: &Caller, raw: &str) -> Result<RegionCode, ApiError> {
+    let region = super::parse_code(raw)?;
+    caller.require_in(Action::AnswerDirective, &region)?;
+    if !scopes(caller, &[Action::AnswerDirective]).contains(&region) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_your_region",
+            "只能以本人负责的区域签收或反馈",
+            "you may answer only for a region you are bound to",
+        ));
+    }
+    Ok(region)
+}
+
+/// Sign for (签收) the current version as a recipient region.
+#[utoipa::path(post, path = "/api/v1/directives/{id}/sign", tag = "campaigns", params(("id" = i64, Path, description = "Directive id")), request_body = AnswerIn,
+    responses((status = 200, body = Answered), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn sign(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AnswerIn>,
+) -> Result<Json<Answered>, ApiError> {
+    let id = super::register::record_id(&id, "指令", "directive")?;
+    let region = answering(&caller, &body.region)?;
+    let version = s
+        .store
+        .sign_directive(id, &region, &caller.actor(), s.clock.now_ms())
+        .await?;
+    Ok(Json(Answered { version }))
+}
+
+/// Report back (反馈) on the current version as a recipient region.
+#[utoipa::path(post, path = "/api/v1/directives/{id}/report", tag = "campaigns", params(("id" = i64, Path, description = "Directive id")), request_body = AnswerIn,
+    responses((status = 200, body = Answered), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn report(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AnswerIn>,
+) -> Result<Json<Answered>, ApiError> {
+    let id = super::register::record_id(&id, "指令", "directive")?;
+    let region = answering(&caller, &body.region)?;
+    let text = text_field(
+        &body.report,
+        5_000,
+        "invalid_report",
+        "反馈内容",
+        "the report",
+    )?;
+    let version = s
+        .store
+        .report_directive(id, &region, &caller.actor(), &text, s.clock.now_ms())
+        .await?;
+    Ok(Json(Answered { version }))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct AmendIn {
+    pub content: String,
+    pub deadline_ms: i64,
+}
+
+/// Amend a directive: a new version every recipient must sign again.
+#[utoipa::path(post, path = "/api/v1/directives/{id}/amend", tag = "campaigns", params(("id" = i64, Path, description = "Directive id")), request_body = AmendIn,
+    responses((status = 200, body = Answered), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn amend(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AmendIn>,
+) -> Result<Json<Answered>, ApiError> {
+    let id = super::register::record_id(&id, "指令", "directive")?;
+    let d = visible(&s, &caller, id).await?;
+    caller.require_in(Action::IssueDirective, &super::parse_code(&d.region_code)?)?;
+    let content = text_field(
+        &body.content,
+        20_000,
+        "invalid_content",
+        "内容",
+        "the content",
+    )?;
+    let version = s
+        .store
+        .amend_directive(
+            id,
+            &caller.actor(),
+            &content,
+            body.deadline_ms,
+            s.clock.now_ms(),
+        )
+        .await?;
+    Ok(Json(Answered { version }))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct WithdrawIn {
+    pub reason: String,
+}
+
+/// Withdraw a directive.
+#[utoipa::path(post, path = "/api/v1/directives/{id}/withdraw", tag = "campaigns", params(("id" = i64, Path, description = "Directive id")), request_body = WithdrawIn,
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn withdraw(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<WithdrawIn>,
+) -> Result<StatusCode, ApiError> {
+    let id = super::register::record_id(&id, "指令", "directive")?;
+    let d = visible(&s, &caller, id).await?;
+    caller.require_in(Action::IssueDirective, &super::parse_code(&d.region_code)?)?;
+    let reason = text_field(
+        &body.reason,
+        1_000,
+        "invalid_reason",
+        "撤回原因",
+        "the reason",
+    )?;
+    s.store
+        .withdraw_directive(id, &caller.actor(), &reason, s.clock.now_ms())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct CampaignIn {
+    pub region: String,
+    pub title: String,
+    /// Only households with a resident holding this key-population tag.
+    pub tag: Option<String>,
+    /// Full rounds planned (1 to 10).
+    pub rounds: i64,
+    /// The checklist: `{"questions": [{"id", "text_zh", "text_en", "type": "yes_no" | "number" |
+    /// "text" | "choice", "options", "min", "max", "required", "when": {"question", "equals"}}]}`.
+    #[schema(value_type = Object)]
+    pub form: serde_json::Value,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Created {
+    pub id: i64,
+    pub households: i64,
+}
+
+/// Make a campaign: a task for every targeted household of the region.
+#[utoipa::path(post, path = "/api/v1/campaigns", tag = "campaigns", request_body = CampaignIn,
+    responses((status = 201, body = Created), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CampaignIn>,
+) -> Result<(StatusCode, Json<Created>), ApiError> {
+    let region = super::register::existing_region(&s, &body.region).await?;
+    caller.require_in(Action::RunCampaign, &region)?;
+    let title = text_field(&body.title, 200, "invalid_title", "标题", "the title")?;
+    let tag = match body.tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        None => None,
+        Some(t) => Some(KeyTag::parse(t).ok_or_else(|| {
+            bad(
+                "invalid_tag",
+                &format!("未知的重点人群标签“{t}”"),
+                &format!("unknown key-population tag {t:?}"),
+            )
+        })?),
+    };
+    let form =
+        Form::parse(&body.form).map_err(|e| ApiError::client(StatusCode::BAD_REQUEST, &e))?;
+    let c = NewCampaign {
+        title,
+        region,
+        tag,
+        rounds: body.rounds,
+        form,
+        created_by: caller.actor(),
+    };
+    let (id, households) = s
+        .store
+        .create_campaign(&c, s.clock.now_ms(), caller.ip.as_deref())
+        .await?;
+    Ok((StatusCode::CREATED, Json(Created { id, households })))
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CampaignList {
+    pub items: Vec<Campaign>,
+}
+
+/// Campaigns that concern the caller's regions.
+#[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns", responses((status = 200, body = CampaignList)))]
+pub async fn campaigns(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Json<CampaignList>, ApiError> {
+    caller.require_signed_in()?;
+    let mine = scopes(&caller, &[Action::RunCampaign, Action::VisitHouseholds]);
+    Ok(Json(CampaignList {
+        items: s.store.campaigns_for(&mine).await?,
+    }))
+}
+
+async fn campaign(s: &AppState, id: &str) -> Result<Campaign, ApiError> {
+    let id = super::register::record_id(id, "排查任务", "campaign")?;
+    s.store
+        .campaign(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("排查任务", "campaign", &id.to_string()))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct TaskQuery {
+    /// A grid (or any region) of the caller's.
+    pub region: String,
+    pub cursor: Option<String>,
+    pub limit: Option<String>,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TaskPage {
+    pub items: Vec<Task>,
+    pub next_cursor: Option<String>,
+}
+
+/// The households to visit in a region, in (micro-grid, household) order.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/tasks", tag = "campaigns", params(("id" = i64, Path, description = "Campaign id"), TaskQuery),
+    responses((status = 200, body = TaskPage), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn tasks(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<TaskQuery>,
+) -> Result<Json<TaskPage>, ApiError> {
+    let c = campaign(&s, &id).await?;
+    let region = super::register::existing_region(&s, &q.region).await?;
+    let limit = super::register::limit(q.limit.as_deref())?;
+    let mut items = Vec::new();
+    let mut after = q.cursor.clone();
+    for sc in caller.within(Action::VisitHouseholds, &region)? {
+        let want = limit - items.len() as i64;
+        if want <= 0 {
+            break;
+        }
+        let page = s
+            .store
+            .campaign_tasks(c.id, &sc, after.as_deref(), want)
+            .await?;
+        if let Some(t) = page.last() {
+            after = Some(format!("{}.{}", t.cell_code, t.household_id));
+        }
+        items.extend(page);
+    }
+    let next_cursor = (items.len() as i64 == limit).then_some(after).flatten();
+    Ok(Json(TaskPage { items, next_cursor }))
+}
+
+/// A visit recorded on a device.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct VisitBody {
+    /// The device's own id for the visit: sending it again changes nothing.
+    pub client_id: String,
+    pub household_id: i64,
+    pub round: i64,
+    /// `visited`, `nobody_home`, `refused`, `moved_out`, `vacant` or `other`.
+    pub outcome: String,
+    /// When the visit was made, by the device's clock (epoch ms).
+    pub visited_at_ms: i64,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub answers: BTreeMap<String, serde_json::Value>,
+    pub finding: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct VisitBatch {
+    pub visits: Vec<VisitBody>,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SyncResult {
+    /// One result per visit, in the order sent.
+    pub items: Vec<VisitResult>,
+}
+
+/// Sync visits from a device (up to 1,000 at a time). Each visit is answered on its own:
+/// accepted (standing, or superseded by the conflict rule: a conclusive visit beats one that
+/// is not, and between two conclusive visits the earlier stands), a duplicate, or rejected.
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/visits", tag = "campaigns", params(("id" = i64, Path, description = "Campaign id")), request_body = VisitBatch,
+    responses((status = 200, body = SyncResult), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn visits(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<VisitBatch>,
+) -> Result<Json<SyncResult>, ApiError> {
+    let c = campaign(&s, &id).await?;
+    let mine = scopes(&caller, &[Action::VisitHouseholds]);
+    if mine.is_empty() {
+        caller.require_signed_in()?;
+        return Err(crate::auth::forbidden(Action::VisitHouseholds));
+    }
+    if body.visits.len() > 1_000 {
+        return Err(bad(
+            "batch_too_large",
+            "每批最多 1000 条走访记录",
+            "at most 1,000 visits per batch",
+        ));
+    }
+    let mut list = Vec::with_capacity(body.visits.len());
+    for v in body.visits {
+        let outcome = Outcome::parse(v.outcome.trim()).ok_or_else(|| {
+            bad(
+                "invalid_outcome",
+                &format!("未知的走访结果“{}”", v.outcome),
+                &format!("unknown visit outcome {:?}", v.outcome),
+            )
+        })?;
+        if v.client_id.trim().is_empty() || v.client_id.len() > 100 {
+            return Err(bad(
+                "invalid_client_id",
+                "走访记录须有 1 到 100 个字符的编号",
+                "each visit needs a client id of 1 to 100 characters",
+            ));
+        }
+        list.push(VisitIn {
+            client_id: v.client_id.trim().into(),
+            household_id: v.household_id,
+            round: v.round,
+            outcome,
+            visited_at_ms: v.visited_at_ms,
+            answers: v.answers,
+            finding: v.finding.filter(|f| !f.trim().is_empty()),
+        });
+    }
+    let items = s
+        .store
+        .sync_visits(c.id, &caller.actor(), &mine, &list, s.clock.now_ms())
+        .await?;
+    Ok(Json(SyncResult { items }))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct CoverageQuery {
+    /// The region to look at (default: the campaign's).
+    pub region: Option<String>,
+    /// The round (default: the current one).
+    pub round: Option<i64>,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RegionCoverage {
+    pub code: String,
+    pub name: String,
+    /// `total`, `done`, `revisit`, `findings`, `visits`.
+    pub counts: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Coverage {
+    pub campaign: i64,
+    pub round: i64,
+    pub region: RegionCoverage,
+    pub children: Vec<RegionCoverage>,
+}
+
+async fn coverage_of(
+    s: &AppState,
+    caller: &Caller,
+    id: &str,
+    q: &CoverageQuery,
+) -> Result<Coverage, ApiError> {
+    let c = campaign(s, id).await?;
+    let region =
+        super::register::existing_region(s, q.region.as_deref().unwrap_or(&c.region_code)).await?;
+    if !caller.grants.can(Action::RunCampaign, &region) {
+        caller.require_in(Action::VisitHouseholds, &region)?;
+    }
+    let round = q.round.unwrap_or(c.current_round);
+    let row = s
+        .store
+        .region(&region)
+        .await?
+        .ok_or_else(|| ApiError::not_found("区划", "region", region.as_str()))?;
+    let children = s.store.children(&region).await?;
+    let mut keys: Vec<String> = children.iter().map(|r| r.code.clone()).collect();
+    keys.push(region.as_str().to_string());
+    let mut figures = s.store.coverage(c.id, round, &keys).await?;
+    let mut take = |code: &str, name: &str| RegionCoverage {
+        code: code.into(),
+        name: name.into(),
+        counts: figures.remove(code).unwrap_or_default(),
+    };
+    let region_cov = take(region.as_str(), &row.name);
+    let children = children.iter().map(|r| take(&r.code, &r.name)).collect();
+    Ok(Coverage {
+        campaign: c.id,
+        round,
+        region: region_cov,
+        children,
+    })
+}
+
+/// Coverage of a round for a region and its children, from counters kept with each visit.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/coverage", tag = "campaigns", params(("id" = i64, Path, description = "Campaign id"), CoverageQuery),
+    responses((status = 200, body = Coverage), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn coverage(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<CoverageQuery>,
+) -> Result<Json<Coverage>, ApiError> {
+    Ok(Json(coverage_of(&s, &caller, &id, &q).await?))
+}
+
+/// The same coverage as a spreadsheet for Excel (UTF-8 CSV with a byte-order mark).
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/coverage.csv", tag = "campaigns", params(("id" = i64, Path, description = "Campaign id"), CoverageQuery),
+    responses((status = 200, description = "CSV", content_type = "text/csv"), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn coverage_csv(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<CoverageQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let c = coverage_of(&s, &caller, &id, &q).await?;
+    let mut out = String::from(
+        "\u{feff}区划代码 code,名称 name,应访户数 total,已完成 done,未完成 remaining,待回访 revisit,发现问题 findings,走访次数 visits\r\n",
+    );
+    for r in std::iter::once(&c.region).chain(&c.children) {
+        let g = |k: &str| r.counts.get(k).copied().unwrap_or(0);
+        let name = r.name.replace('"', "\"\"");
+        out.push_str(&format!(
+            "{},\"{name}\",{},{},{},{},{},{}\r\n",
+            r.code,
+            g("total"),
+            g("done"),
+            g("total") - g("done"),
+            g("revisit"),
+            g("findings"),
+            g("visits")
+        ));
+    }
+    let file = format!(
+        "attachment; filename=\"coverage-{}-round{}.csv\"",
+        c.campaign, c.round
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, file),
+        ],
+        out,
+    ))
+}

@@ -1,0 +1,277 @@
+//! Directives and campaigns over HTTP on both backends: who may issue, sign and visit; the
+//! sync answers each visit; coverage and its spreadsheet agree with the store.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{assert_error, send, state, token_for, with_token};
+use serde_json::{Value, json};
+use shezhi_domain::access::{Binding, Role};
+use shezhi_domain::people::privacy::{DataKey, Vault};
+use shezhi_domain::synth;
+use shezhi_domain::territory::RegionCode;
+use shezhi_store::register::{LoadOptions, LoadSpec};
+use shezhi_store::{Store, on_both_backends};
+use std::sync::Arc;
+
+const STREET: &str = "510104018000";
+const COMMUNITY: &str = "510104018001";
+const GRID: &str = "510104018001001";
+const NOW_MS: i64 = 1_795_400_000_000;
+
+fn code(s: &str) -> RegionCode {
+    RegionCode::parse(s).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn bind(role: Role, scope: &str) -> Vec<Binding> {
+    vec![Binding {
+        role,
+        scope: Some(code(scope)),
+        unit: None,
+    }]
+}
+
+async fn world(store: &Store) -> (axum::Router, axum::Router, axum::Router, axum::Router) {
+    let st = state(store).await;
+    let plans = store
+        .register_plans(&code(COMMUNITY))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let spec = LoadSpec {
+        plans,
+        seed: 3,
+        as_of: synth::default_as_of(),
+    };
+    let vault = Arc::new(Vault::new(&DataKey::from_bytes([9; 32])));
+    store
+        .load_register(spec, vault, LoadOptions::new(NOW_MS), |_| {})
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let app = shezhi_http::router(st);
+    let street = token_for(store, "jiedao", bind(Role::StreetStaff, STREET), None).await;
+    let shequ = token_for(store, "shequ", bind(Role::CommunityStaff, COMMUNITY), None).await;
+    let wangge = token_for(store, "wangge", bind(Role::GridWorker, GRID), None).await;
+    let other = token_for(
+        store,
+        "other",
+        bind(Role::GridWorker, "510104018002001"),
+        None,
+    )
+    .await;
+    (
+        with_token(app.clone(), &street),
+        with_token(app.clone(), &shequ),
+        with_token(app.clone(), &wangge),
+        with_token(app, &other),
+    )
+}
+
+fn far() -> i64 {
+    // Far enough ahead of the real clock the server reads.
+    4_000_000_000_000
+}
+
+async fn directives_and_campaigns_over_http(store: Store) {
+    let (street, shequ, wangge, other) = world(&store).await;
+
+    // Issue: street staff for their street; a community may not issue for the street.
+    let body = json!({"region": STREET, "title": "燃气安全排查", "content": "三日内完成并反馈", "levels": ["community", "grid"],
+                      "deadline_ms": far(), "attachments": [{"name": "方案.txt", "content_type": "text/plain", "data_base64": "5pa55qGI"}]});
+    let (s, b) = send(&street, "POST", "/api/v1/directives", Some(body.clone())).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let id = b["id"].as_i64().unwrap_or_default();
+    assert!(b["recipients"].as_i64().unwrap_or_default() > 10);
+    let (s, b) = send(&shequ, "POST", "/api/v1/directives", Some(body.clone())).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    let mut wrong = body.clone();
+    wrong["levels"] = json!(["province"]);
+    let (s, b) = send(&street, "POST", "/api/v1/directives", Some(wrong)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_error(&b, "invalid_level");
+
+    // Sign for one's own region only.
+    let (s, b) = send(
+        &shequ,
+        "POST",
+        &format!("/api/v1/directives/{id}/sign"),
+        Some(json!({"region": COMMUNITY})),
+    )
+    .await;
+    assert_eq!((s, b["version"].as_i64()), (StatusCode::OK, Some(1)), "{b}");
+    let (s, b) = send(
+        &shequ,
+        "POST",
+        &format!("/api/v1/directives/{id}/sign"),
+        Some(json!({"region": "510104018002"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    let (s, b) = send(
+        &wangge,
+        "POST",
+        &format!("/api/v1/directives/{id}/report"),
+        Some(json!({"region": GRID, "report": "已完成本网格排查"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = send(&street, "GET", &format!("/api/v1/directives/{id}"), None).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let progress = b["progress"].as_array().cloned().unwrap_or_default();
+    let level = |l: &str| {
+        progress
+            .iter()
+            .find(|p| p["level"] == l)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(
+        (
+            level("community")["signed"].as_i64(),
+            level("grid")["reported"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert!(
+        b["pending"]
+            .as_array()
+            .is_some_and(|p| p.iter().all(|r| r["region_code"] != GRID))
+    );
+    let (s, b) = send(
+        &other,
+        "GET",
+        &format!("/api/v1/directives/{}", id + 1000),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+
+    // A campaign for the community; a bad form is refused by name.
+    let form = json!({"questions": [{"id": "gas", "text_zh": "是否使用瓶装燃气", "type": "yes_no", "required": true}]});
+    let (s, b) = send(&shequ, "POST", "/api/v1/campaigns", Some(json!({"region": COMMUNITY, "title": "燃气排查", "rounds": 3, "form": {"questions": 1}}))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_error(&b, "form_malformed");
+    let (s, b) = send(
+        &shequ,
+        "POST",
+        "/api/v1/campaigns",
+        Some(json!({"region": COMMUNITY, "title": "燃气排查", "rounds": 3, "form": form})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let cid = b["id"].as_i64().unwrap_or_default();
+    let households = b["households"].as_i64().unwrap_or_default();
+
+    // The grid worker's list holds only their grid's households.
+    let (s, b) = send(
+        &wangge,
+        "GET",
+        &format!("/api/v1/campaigns/{cid}/tasks?region={GRID}&limit=500"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let tasks = b["items"].as_array().cloned().unwrap_or_default();
+    assert!(
+        !tasks.is_empty()
+            && tasks
+                .iter()
+                .all(|t| t["cell_code"].as_str().is_some_and(|c| c.starts_with(GRID)))
+    );
+    let (s, _) = send(
+        &other,
+        "GET",
+        &format!("/api/v1/campaigns/{cid}/tasks?region={GRID}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    let hh = tasks[0]["household_id"].as_i64().unwrap_or_default();
+    let batch = json!({"visits": [
+        {"client_id": "dev1-1", "household_id": hh, "round": 1, "outcome": "nobody_home", "visited_at_ms": NOW_MS},
+        {"client_id": "dev1-2", "household_id": hh, "round": 1, "outcome": "visited", "visited_at_ms": NOW_MS + 3_600_000,
+         "answers": {"gas": true}, "finding": "气瓶放在厨房灶台旁"},
+        {"client_id": "dev1-3", "household_id": hh, "round": 1, "outcome": "visited", "visited_at_ms": NOW_MS + 7_200_000, "answers": {}}
+    ]});
+    let (s, b) = send(
+        &wangge,
+        "POST",
+        &format!("/api/v1/campaigns/{cid}/visits"),
+        Some(batch.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let results: Vec<&str> = b["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| r["result"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(results, ["accepted", "accepted", "rejected"]);
+    assert_eq!(b["items"][2]["code"], "answer_missing");
+    // Sent again (the device lost the answer): duplicates, nothing counted twice.
+    let (_, b) = send(
+        &wangge,
+        "POST",
+        &format!("/api/v1/campaigns/{cid}/visits"),
+        Some(batch),
+    )
+    .await;
+    assert_eq!(b["items"][0]["result"], "duplicate");
+    let (s, b) = send(&other, "POST", &format!("/api/v1/campaigns/{cid}/visits"),
+        Some(json!({"visits": [{"client_id": "x", "household_id": hh, "round": 1, "outcome": "vacant", "visited_at_ms": NOW_MS}]}))).await;
+    assert_eq!(
+        (s, b["items"][0]["code"].as_str()),
+        (StatusCode::OK, Some("not_in_scope"))
+    );
+
+    let (s, b) = send(
+        &street,
+        "GET",
+        &format!("/api/v1/campaigns/{cid}/coverage?region={COMMUNITY}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let c = &b["region"]["counts"];
+    assert_eq!(
+        (
+            c["total"].as_i64(),
+            c["done"].as_i64(),
+            c["visits"].as_i64(),
+            c["findings"].as_i64()
+        ),
+        (Some(households), Some(1), Some(2), Some(1))
+    );
+    let grid = b["children"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["code"] == GRID)
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(grid["counts"]["done"], 1);
+    let (s, b) = send(
+        &wangge,
+        "GET",
+        &format!("/api/v1/campaigns/{cid}/coverage?region={COMMUNITY}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    let (s, b) = send(
+        &street,
+        "GET",
+        &format!("/api/v1/campaigns/{cid}/coverage.csv?region={COMMUNITY}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let csv = b.as_str().unwrap_or_default();
+    assert!(
+        csv.starts_with('\u{feff}') && csv.contains(&format!("{COMMUNITY},")),
+        "{csv}"
+    );
+}
+
+on_both_backends!(directives_and_campaigns_over_http);
