@@ -122,7 +122,7 @@ async fn directive_reaches_every_unit_once_and_versions_must_be_signed_again(sto
     let shown = ok(store.directive(id).await).unwrap_or_else(|| panic!("directive"));
     assert_eq!((shown.version, shown.attachments.len()), (2, 1));
     assert!(
-        ok(store.directives_for(&[c.clone()], 10).await)
+        ok(store.directives_for(std::slice::from_ref(&c), 10).await)
             .iter()
             .any(|d| d.id == id)
     );
@@ -258,7 +258,7 @@ async fn coverage_equals_a_recount_after_random_visit_streams(store: Store) {
             b.push(v);
         }
         let results = ok(store
-            .sync_visits(id, "user:9", &[city.clone()], &b, NOW + 60 * H)
+            .sync_visits(id, "user:9", std::slice::from_ref(&city), &b, NOW + 60 * H)
             .await);
         assert_eq!(results.len(), b.len());
         assert_coverage(&store, id).await;
