@@ -227,6 +227,73 @@ export async function run(ctx) {
     if (c.case.stage !== 'handling' || c.reworks < 1) throw new Error(`after "not fixed": ${c.case.stage}, reworks ${c.reworks}`);
   });
 
+  await journey('grid-worker-visits-households-offline', async () => {
+    // The community makes a campaign for its households.
+    const staff = await (await newDesktop(browser)).newPage();
+    const session = await signIn(staff, base, 'shequ');
+    const form = { questions: [
+      { id: 'gas', text_zh: '是否使用瓶装燃气', text_en: 'Bottled gas?', type: 'yes_no', required: true },
+      { id: 'cylinders', text_zh: '气瓶数量', text_en: 'Cylinders', type: 'number', min: 1, max: 20, required: true, when: { question: 'gas', equals: true } },
+      { id: 'alarm', text_zh: '是否安装燃气报警器', text_en: 'Gas alarm fitted?', type: 'yes_no', required: true },
+    ] };
+    const made = await staff.request.post(`${base}/api/v1/campaigns`, {
+      headers: { 'X-CSRF-Token': session.csrf_token },
+      data: { region: '510104018001', title: '燃气安全入户排查', rounds: 3, form },
+    });
+    if (made.status() !== 201) throw new Error(`campaign: HTTP ${made.status()} ${await made.text()}`);
+    const { id: campaign } = await made.json();
+
+    // The grid worker opens the page once with a signal, so that it is kept on the phone.
+    const phone = await newPhone(browser, here);
+    const page = await phone.newPage();
+    ctx.allowErrors(page, /ERR_INTERNET_DISCONNECTED|Failed to load resource|Failed to fetch/);
+    await signIn(page, base, 'wangge');
+    await page.goto(`${base}/field`);
+    await page.locator('#visit-tasks [data-record]').first().waitFor({ timeout: WAIT });
+    await page.waitForFunction(() => navigator.serviceWorker && navigator.serviceWorker.controller !== null, null, { timeout: WAIT });
+    await page.reload();
+    await page.locator('#visit-tasks [data-record]').first().waitFor({ timeout: WAIT });
+
+    // No signal: the page still opens, and visits wait on the phone.
+    await phone.setOffline(true);
+    await page.reload();
+    await page.locator('#visit-tasks [data-record]').first().waitFor({ timeout: WAIT });
+    const items = page.locator('#visit-tasks li');
+    const first = await items.nth(0).getAttribute('data-household');
+    const second = await items.nth(1).getAttribute('data-household');
+    await items.nth(0).locator('[data-record]').click();
+    await page.check('#visit-form [data-question="gas"] input[value="true"]');
+    await page.fill('#visit-form [data-question="cylinders"] input', '2');
+    await page.locator('#visit-form [data-question="cylinders"] input').press('Tab');
+    await page.check('#visit-form [data-question="alarm"] input[value="false"]');
+    await page.fill('#visit-finding', '气瓶放在卧室，已提醒移至通风处');
+    await page.click('#visit-save');
+    await page.waitForFunction(() => document.querySelector('#sync-status')?.dataset.pending === '1', null, { timeout: WAIT });
+    await page.locator(`#visit-tasks li[data-household="${second}"] [data-record]`).click();
+    await page.check('#visit-form input[name="outcome"][value="nobody_home"]');
+    await page.click('#visit-save');
+    await page.waitForFunction(() => document.querySelector('#sync-status')?.dataset.pending === '2', null, { timeout: WAIT });
+    await shot(page, 'grid-worker-offline', 'two-visits-waiting');
+
+    // The signal comes back: the queue syncs (each visit once) and the list shows the result.
+    await phone.setOffline(false);
+    await page.click('#sync-now');
+    await page.waitForFunction(() => document.querySelector('#sync-status')?.dataset.pending === '0', null, { timeout: WAIT });
+    // Revisits come first in the list; households done go to its end (maybe past the first page).
+    await page.waitForFunction(([a, b]) => {
+      const done = document.querySelector(`#visit-tasks li[data-household="${a}"]`);
+      return (!done || done.dataset.status === 'done')
+        && document.querySelector('#visit-tasks li')?.dataset.household === b
+        && document.querySelector(`#visit-tasks li[data-household="${b}"]`)?.dataset.status === 'revisit';
+    }, [first, second], { timeout: WAIT });
+    await shot(page, 'grid-worker-offline', 'synced');
+    const cov = await (await staff.request.get(`${base}/api/v1/campaigns/${campaign}/coverage?region=510104018001`)).json();
+    const c = cov.region.counts;
+    if (c.done !== 1 || c.revisit !== 1 || c.findings !== 1 || c.visits !== 2) throw new Error(`coverage after sync: ${JSON.stringify(c)}`);
+    const csv = await staff.request.get(`${base}/api/v1/campaigns/${campaign}/coverage.csv?region=510104018001`);
+    if (!(await csv.text()).includes('510104018001001,')) throw new Error('the coverage export lacks the grid');
+  });
+
   await journey('english-and-keyboard', async () => {
     const page = await (await newDesktop(browser)).newPage();
     await page.goto(`${base}/`);

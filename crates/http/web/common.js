@@ -198,7 +198,11 @@ export async function signIn(username, password) {
   return me();
 }
 export async function signOut() {
-  try { await api.del('/api/v1/session'); } finally { session.me = null; session.csrf = null; }
+  try { await api.del('/api/v1/session'); } finally {
+    session.me = null; session.csrf = null;
+    // What the field page kept for offline use leaves with the user.
+    if (window.caches) await caches.delete('shezhi-field-v1').catch(() => {});
+  }
 }
 export const roles = (m) => new Set((m?.bindings || []).map((b) => b.role));
 export const scopesOf = (m, ...rs) => (m?.bindings || []).filter((b) => rs.includes(b.role) && b.scope).map((b) => b.scope);

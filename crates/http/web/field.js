@@ -20,6 +20,12 @@ addStrings({
     },
     members: '{n} 人', noPeople: '暂无此类人员', locating: '定位中…', geoFailed: '无法获取定位，请在地图上点选',
     residentsOf: '{tag}（{n}）', solveHere: '自行处置', why: '原因（如：需社区协调物业）',
+    visits: '入户排查', noCampaign: '暂无排查任务', round: '第 {n} 轮', record: '登记走访', outcome: '走访结果',
+    finding: '发现的问题（可选）', saveVisit: '保存', syncNow: '立即同步', pending: '{n} 条走访待同步',
+    synced: '已全部同步', offline: '当前离线：走访已保存在本机，联网后自动同步', rejectedVisit: '未被接受：{msg}',
+    queued: '待同步', yes: '是', no: '否', moreTasks: '再显示 20 户（还有 {n} 户）',
+    outcomes: { visited: '已入户', nobody_home: '无人在家', refused: '拒绝入户', moved_out: '已搬离', vacant: '空置房', other: '其他' },
+    taskStatus: { pending: '未走访', revisit: '待回访', done: '已完成' },
   },
   en: {
     myGrids: 'My grids', tasks: 'Open cases', noTasks: 'No open cases in my grids', report: 'Report a problem',
@@ -37,11 +43,17 @@ addStrings({
     },
     members: '{n} people', noPeople: 'Nobody with this tag', locating: 'Locating…', geoFailed: 'No location; pick the place on the map',
     residentsOf: '{tag} ({n})', solveHere: 'Solve on the spot', why: 'Why (e.g. the property company must be involved)',
+    visits: 'Household visits', noCampaign: 'No campaign', round: 'Round {n}', record: 'Record a visit', outcome: 'Outcome',
+    finding: 'Anything found (optional)', saveVisit: 'Save', syncNow: 'Sync now', pending: '{n} visits waiting to sync',
+    synced: 'All synced', offline: 'Offline: visits are kept on this phone and sync when the signal is back',
+    rejectedVisit: 'Not accepted: {msg}', queued: 'waiting', yes: 'Yes', no: 'No', moreTasks: 'Show 20 more ({n} left)',
+    outcomes: { visited: 'Visited', nobody_home: 'Nobody home', refused: 'Refused', moved_out: 'Moved out', vacant: 'Vacant', other: 'Other' },
+    taskStatus: { pending: 'Not visited', revisit: 'Revisit', done: 'Done' },
   },
 });
 
 const TAGS = ['elderly_alone', 'over_80', 'disabled', 'low_income', 'left_behind_child', 'severe_mental_disorder'];
-const state = { acting: null, me: null, grids: [], gridMaps: {}, tasks: [], categories: [], suggested: [], category: '', point: null, tag: 'elderly_alone', people: null, flash: null, key: newKey() };
+const state = { showTasks: 20, campaign: null, visitTasks: [], visiting: null, answers: {}, outcome: 'visited', syncNote: null, rejected: [], acting: null, me: null, grids: [], gridMaps: {}, tasks: [], categories: [], suggested: [], category: '', point: null, tag: 'elderly_alone', people: null, flash: null, key: newKey() };
 
 function layout() {
   const desc = el('textarea', { id: 'report-description', rows: 3, placeholder: t('whatHint'), required: true });
@@ -98,6 +110,7 @@ function layout() {
       state.flash.dups?.length ? el('div', { class: 'small' }, t('duplicates'), state.flash.dups.map((d) => ` ${d.number}（${Math.round(d.distance_m)} m）`)) : null) : null,
     el('section', { class: 'card' }, el('h2', {}, t('myGrids')), el('ul', { id: 'grids' }, state.grids.map((g) => el('li', {}, `${g.name} · ${g.code}`)))),
     el('section', { class: 'card' }, el('h2', {}, t('tasks')), el('ul', { id: 'tasks', class: 'case-list' })),
+    el('section', { class: 'card', id: 'campaign' }),
     form,
     el('section', { class: 'card' }, el('h2', {}, t('keyPeople')),
       el('div', { class: 'chips', id: 'tag-chips' }, TAGS.map((tag) => el('button', {
@@ -105,7 +118,7 @@ function layout() {
         onclick: () => { state.tag = tag; state.people = null; layout(); loadPeople().catch(showError); },
       }, t(`tags.${tag}`)))),
       el('ul', { id: 'people' }))));
-  drawChips(); drawPick(); drawTasks(); drawPeople();
+  drawChips(); drawPick(); drawTasks(); drawPeople(); drawVisits();
 }
 
 const suggest = (text) => suggestCategories(state, text, drawChips);
@@ -178,6 +191,128 @@ function drawPeople() {
     p.tags.map((x) => el('span', { class: 'badge' }, t(`tags.${x}`))))));
 }
 
+// ---------- household visits, offline first ----------
+const OUTCOMES = ['visited', 'nobody_home', 'refused', 'moved_out', 'vacant', 'other'];
+const queueKey = () => `shezhi.visits.${state.me?.user_id}`;
+function queue() {
+  try { return JSON.parse(localStorage.getItem(queueKey()) || '[]'); } catch { return []; }
+}
+const saveQueue = (q) => localStorage.setItem(queueKey(), JSON.stringify(q));
+
+async function loadCampaign() {
+  const r = await api.get('/api/v1/campaigns');
+  state.campaign = r.items[0] || null;
+  if (state.campaign) {
+    const pages = await Promise.all(state.grids.map((g) => api.get(`/api/v1/campaigns/${state.campaign.id}/tasks?region=${g.code}&limit=500`)));
+    state.visitTasks = pages.flatMap((p) => p.items);
+  }
+  drawVisits();
+}
+
+/** Sends the queued visits; each comes back accepted, a duplicate (sent before) or rejected. */
+async function sync() {
+  const q = queue();
+  if (!q.length) { state.syncNote = t('synced'); drawVisits(); return; }
+  const byCampaign = {};
+  for (const v of q) (byCampaign[v.campaign] ||= []).push(v);
+  try {
+    for (const [id, visits] of Object.entries(byCampaign)) {
+      const r = await api.post(`/api/v1/campaigns/${id}/visits`, { visits: visits.map(({ campaign, ...v }) => v) });
+      const done = new Set();
+      r.items.forEach((item) => {
+        done.add(item.client_id);
+        if (item.result === 'rejected') state.rejected.push(t('rejectedVisit', { msg: item[lang()] || item.code }));
+      });
+      saveQueue(queue().filter((v) => !done.has(v.client_id)));
+    }
+    state.syncNote = t('synced');
+    await loadCampaign();
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 'network') state.syncNote = t('offline');
+    else throw e;
+  }
+  drawVisits();
+}
+
+function question(q) {
+  const set = (v) => { state.answers[q.id] = v; drawVisitForm(); };
+  const label = q[`text_${lang()}`] || q.text_zh;
+  const v = state.answers[q.id];
+  if (q.type === 'yes_no') {
+    return el('fieldset', { 'data-question': q.id }, el('legend', {}, label),
+      [true, false].map((b) => el('label', {}, el('input', { type: 'radio', name: `q-${q.id}`, value: String(b), checked: v === b, onchange: () => set(b) }), ' ', t(b ? 'yes' : 'no'))));
+  }
+  if (q.type === 'choice') {
+    return el('label', { class: 'field', 'data-question': q.id }, label, el('select', { onchange: (e) => set(e.target.value || undefined) },
+      el('option', { value: '' }, '—'), q.options.map((o) => el('option', { value: o, selected: v === o }, o))));
+  }
+  const input = el('input', { type: q.type === 'number' ? 'number' : 'text', value: v ?? '', min: q.min ?? null, max: q.max ?? null });
+  input.addEventListener('change', () => { state.answers[q.id] = q.type === 'number' ? (input.value === '' ? undefined : Number(input.value)) : input.value; drawVisitForm(); });
+  return el('label', { class: 'field', 'data-question': q.id }, label, input);
+}
+
+function drawVisitForm() {
+  const box = $('visit-form');
+  if (!box || !state.visiting) return;
+  const qs = state.outcome === 'visited' ? (state.campaign.form.questions || []) : [];
+  const applies = (q) => !q.when || state.answers[q.when.question] === q.when.equals;
+  const finding = el('textarea', { id: 'visit-finding', rows: 2 });
+  mount(box,
+    el('fieldset', {}, el('legend', {}, t('outcome')), el('div', { class: 'checks' }, OUTCOMES.map((o) => el('label', {},
+      el('input', { type: 'radio', name: 'outcome', value: o, checked: state.outcome === o, onchange: () => { state.outcome = o; drawVisitForm(); } }), ' ', t(`outcomes.${o}`))))),
+    qs.filter(applies).map(question),
+    el('label', { class: 'field' }, t('finding'), finding),
+    el('div', { class: 'row' },
+      el('button', { type: 'button', class: 'btn btn-primary', id: 'visit-save', onclick: () => {
+        const answers = {};
+        if (state.outcome === 'visited') for (const q of qs.filter(applies)) if (state.answers[q.id] !== undefined) answers[q.id] = state.answers[q.id];
+        const q = queue();
+        q.push({ campaign: state.campaign.id, client_id: newKey(), household_id: state.visiting, round: state.campaign.current_round,
+          outcome: state.outcome, visited_at_ms: Date.now(), answers, finding: finding.value.trim() || null });
+        saveQueue(q);
+        state.visiting = null;
+        drawVisits();
+        sync().catch(showError);
+      } }, t('saveVisit')),
+      el('button', { type: 'button', class: 'btn', onclick: () => { state.visiting = null; drawVisits(); } }, t('cancel'))));
+}
+
+function drawVisits() {
+  const box = $('campaign');
+  if (!box) return;
+  if (!state.campaign) return mount(box, el('h2', {}, t('visits')), el('p', { class: 'muted' }, t('noCampaign')));
+  const q = queue();
+  const waiting = new Set(q.map((v) => v.household_id));
+  mount(box,
+    el('h2', {}, `${t('visits')} · ${state.campaign.title} · ${t('round', { n: state.campaign.current_round })}`),
+    el('div', { class: 'row' },
+      el('span', { id: 'sync-status', 'data-pending': String(q.length), 'aria-live': 'polite' }, q.length ? t('pending', { n: q.length }) : (state.syncNote || '')),
+      el('button', { type: 'button', class: 'btn btn-small', id: 'sync-now', onclick: () => sync().catch(showError) }, t('syncNow'))),
+    state.syncNote && q.length ? el('p', { class: 'small muted', id: 'sync-note' }, state.syncNote) : null,
+    state.rejected.map((m) => el('p', { class: 'small error' }, m)),
+    el('ul', { id: 'visit-tasks', class: 'case-list' }, shownTasks().map((task) => el('li', { class: 'case-item', 'data-household': task.household_id, 'data-status': waiting.has(task.household_id) ? 'queued' : task.status },
+      el('div', { class: 'row' }, el('span', { class: 'title' }, task.address),
+        el('span', { class: `badge ${task.status === 'done' ? 'ok' : task.status === 'revisit' ? 'near' : ''}` },
+          waiting.has(task.household_id) ? t('queued') : t(`taskStatus.${task.status}`))),
+      state.visiting === task.household_id ? el('div', { id: 'visit-form', class: 'stack' })
+        : el('button', { type: 'button', class: 'btn btn-small', 'data-record': task.household_id, onclick: () => {
+          Object.assign(state, { visiting: task.household_id, answers: {}, outcome: 'visited' });
+          drawVisits();
+        } }, t('record'))))),
+    state.visitTasks.length > state.showTasks
+      ? el('button', { type: 'button', class: 'btn', id: 'more-tasks', onclick: () => { state.showTasks += 20; drawVisits(); } },
+        t('moreTasks', { n: state.visitTasks.length - state.showTasks }))
+      : null);
+  drawVisitForm();
+}
+
+/** Revisits due first, then households not yet visited, then those done; 20 at a time. */
+function shownTasks() {
+  const rank = { revisit: 0, pending: 1, done: 2 };
+  return [...state.visitTasks].sort((a, b) => (rank[a.status] ?? 3) - (rank[b.status] ?? 3)
+    || (a.revisit_due_ms ?? 0) - (b.revisit_due_ms ?? 0)).slice(0, state.showTasks);
+}
+
 async function main() {
   state.me = await requireRole('grid_worker');
   const codes = scopesOf(state.me, 'grid_worker');
@@ -188,7 +323,10 @@ async function main() {
   codes.forEach((c, i) => { state.gridMaps[c] = maps[i].features.filter((f) => f.geometry); });
   topBar('field', state.me, layout);
   layout();
-  await Promise.all([loadTasks(), loadPeople()]);
+  await Promise.all([loadTasks(), loadPeople(), loadCampaign()]);
+  window.addEventListener('online', () => sync().catch(showError));
+  if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch(() => {});
+  if (queue().length) sync().catch(showError);
   ready();
 }
 

@@ -212,6 +212,24 @@ pub enum BenchWhat {
         #[arg(long, default_value_t = 2_000)]
         lifecycles: usize,
     },
+    /// A city-wide household campaign: making it against a raw INSERT … SELECT of the same
+    /// task rows, visit ingest against bare batches with the coverage view read meanwhile,
+    /// and the seeds' peak-hour pace with its send-to-commit lag.
+    Campaigns {
+        #[arg(long, value_enum, default_value_t = BenchBackend::Sqlite)]
+        backend: BenchBackend,
+        /// As for `bench load`.
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long, default_value_t = 8_750_000)]
+        households: i64,
+        /// Visits ingested (each run twice: through shezhi and raw).
+        #[arg(long, default_value_t = 100_000)]
+        visits: usize,
+        /// Seconds of the peak-hour pace.
+        #[arg(long, default_value_t = 60)]
+        pace_seconds: u64,
+    },
     /// The city overview with millions of cases against a GROUP BY over them, and the SLA
     /// sweeper's lag in real time with 1 % of the open cases coming due each minute.
     Scale {

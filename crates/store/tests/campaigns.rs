@@ -270,13 +270,54 @@ async fn coverage_equals_a_recount_after_random_visit_streams(store: Store) {
     assert_eq!(top[COMMUNITY]["total"], n);
     // A re-sent visit is a duplicate and changes nothing.
     let again = ok(store
-        .sync_visits(id, "user:9", &[city], &sent[..1], NOW + 61 * H)
+        .sync_visits(
+            id,
+            "user:9",
+            std::slice::from_ref(&city),
+            &sent[..1],
+            NOW + 61 * H,
+        )
         .await);
     assert!(matches!(&again[0], VisitResult::Duplicate { .. }));
     assert_eq!(
         ok(store.coverage(id, 1, &[COMMUNITY.to_string()]).await),
         top
     );
+
+    // The second round starts from the same households; the first keeps its figures.
+    assert_eq!(ok(store.next_round(id, "user:1", NOW + 70 * H).await), 2);
+    let second = ok(store.coverage(id, 2, &[COMMUNITY.to_string()]).await);
+    assert_eq!(
+        (second[COMMUNITY]["total"], second[COMMUNITY]["done"]),
+        (n, 0)
+    );
+    let mut late = visit("r2-late", ids[0], Outcome::Vacant, NOW + 71 * H, None);
+    late.round = 1;
+    let r = ok(store
+        .sync_visits(
+            id,
+            "user:9",
+            std::slice::from_ref(&city),
+            &[late],
+            NOW + 72 * H,
+        )
+        .await);
+    assert!(matches!(&r[0], VisitResult::Rejected { code, .. } if code == "round_closed"));
+    let mut v2 = visit("r2-1", ids[0], Outcome::Vacant, NOW + 71 * H, None);
+    v2.round = 2;
+    ok(store
+        .sync_visits(id, "user:9", &[city], &[v2], NOW + 72 * H)
+        .await);
+    let recount = ok(store.recount_coverage(id, 2).await);
+    let scopes: Vec<String> = recount.keys().cloned().collect();
+    assert_eq!(ok(store.coverage(id, 2, &scopes).await), recount);
+    assert_eq!(
+        ok(store.coverage(id, 1, &[COMMUNITY.to_string()]).await),
+        top
+    );
+    ok(store.next_round(id, "user:1", NOW + 80 * H).await);
+    let done = store.next_round(id, "user:1", NOW + 90 * H).await;
+    assert!(matches!(&done, Err(e) if shezhi_domain::Bilingual::code(e) == "no_more_rounds"));
 }
 
 async fn conflicting_offline_visits_resolve_by_the_rule_in_any_order(store: Store) {

@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/directives/{id}/withdraw", post(withdraw))
         .route("/api/v1/campaigns", post(create).get(campaigns))
         .route("/api/v1/campaigns/{id}/tasks", get(tasks))
+        .route("/api/v1/campaigns/{id}/rounds", post(next_round))
         .route("/api/v1/campaigns/{id}/visits", post(visits))
         .route("/api/v1/campaigns/{id}/coverage", get(coverage))
         .route("/api/v1/campaigns/{id}/coverage.csv", get(coverage_csv))
@@ -479,6 +480,28 @@ async fn campaign(s: &AppState, id: &str) -> Result<Campaign, ApiError> {
         .campaign(id)
         .await?
         .ok_or_else(|| ApiError::not_found("排查任务", "campaign", &id.to_string()))
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RoundStarted {
+    pub round: i64,
+}
+
+/// Start the next round: every household is to be visited again.
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/rounds", tag = "campaigns", params(("id" = i64, Path, description = "Campaign id")),
+    responses((status = 200, body = RoundStarted), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn next_round(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RoundStarted>, ApiError> {
+    let c = campaign(&s, &id).await?;
+    caller.require_in(Action::RunCampaign, &super::parse_code(&c.region_code)?)?;
+    let round = s
+        .store
+        .next_round(c.id, &caller.actor(), s.clock.now_ms())
+        .await?;
+    Ok(Json(RoundStarted { round }))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

@@ -26,6 +26,7 @@ const CSS: &str = "text/css; charset=utf-8";
 const HTML: &str = "text/html; charset=utf-8";
 
 const TERRITORY_HTML: &str = include_str!("../../web/territory.html");
+const SERVICE_WORKER: &str = include_str!("../../web/sw.js");
 
 /// (path, script) of every page but the territory browser.
 const PAGES: &[(&str, &str)] = &[
@@ -42,7 +43,9 @@ pub fn router() -> Router<AppState> {
             "/territory",
             get(|| respond(HTML, TERRITORY_HTML.to_string())),
         )
-        .route("/assets/{name}", get(asset));
+        .route("/assets/{name}", get(asset))
+        // The service worker lives at the root so that it may serve `/field` offline.
+        .route("/sw.js", get(|| respond(JS, SERVICE_WORKER.to_string())));
     for (path, script) in PAGES {
         let html = shell(script);
         r = r.route(path, get(move || respond(HTML, html.clone())));

@@ -39,6 +39,22 @@ pub async fn run(_cfg: &Config, args: BenchArgs) -> Result<(), CliError> {
             )
             .await
         }
+        BenchWhat::Campaigns {
+            backend,
+            at,
+            households,
+            visits,
+            pace_seconds,
+        } => {
+            super::bench_campaigns::run(
+                backend,
+                at.as_deref(),
+                households.max(1),
+                visits.max(50),
+                pace_seconds.max(1),
+            )
+            .await
+        }
         BenchWhat::Scale {
             backend,
             at,

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod bench;
+pub mod bench_campaigns;
 pub mod bench_cases;
 pub mod bench_load;
 pub mod bench_scale;

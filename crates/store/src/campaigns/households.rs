@@ -361,6 +361,36 @@ impl Store {
         })
     }
 
+    /// Starts the next round: every household is to visit again; the round's coverage
+    /// starts from the same totals. Refused after the last planned round.
+    pub async fn next_round(
+        &self,
+        campaign: i64,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<i64, StoreError> {
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let row = sqlx::query("UPDATE campaigns SET current_round = current_round + 1 WHERE id = $1 AND current_round < rounds RETURNING current_round, region_code")
+                .bind(campaign).fetch_optional(&mut *tx).await?
+                .ok_or_else(|| StoreError::refused("no_more_rounds", "排查任务不存在或已完成全部轮次", "the campaign is missing or has run all its rounds"))?;
+            let (round, region): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
+            sqlx::query("UPDATE campaign_tasks SET round = $1, status = 'pending', outcome = NULL, visited_at_ms = NULL, client_id = NULL, revisit_due_ms = NULL \
+                         WHERE campaign_id = $2")
+                .bind(round).bind(campaign).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO campaign_coverage (campaign_id, round, scope, metric, value) \
+                         SELECT campaign_id, $1, scope, metric, value FROM campaign_coverage WHERE campaign_id = $2 AND round = $3 AND metric = 'total'")
+                .bind(round).bind(campaign).bind(round - 1).execute(&mut *tx).await?;
+            let note = AuditNote {
+                at_ms: now_ms, actor: actor.into(), action: "campaign_round_started".into(), target: format!("campaign:{campaign}"),
+                region_code: Some(region), ip: None, detail: serde_json::json!({"round": round}),
+            };
+            audit_append!(tx, note);
+            tx.commit().await?;
+            Ok(round)
+        })
+    }
+
     /// Coverage of a round for some scopes (region codes): metric → value per scope.
     pub async fn coverage(
         &self,
@@ -401,8 +431,8 @@ impl Store {
         round: i64,
     ) -> Result<BTreeMap<String, BTreeMap<String, i64>>, StoreError> {
         let (tasks, visits): Recounted = with_pool!(self, p => {
-            let t = sqlx::query("SELECT cell_code, status, COUNT(*) FROM campaign_tasks WHERE campaign_id = $1 GROUP BY cell_code, status")
-                .bind(campaign).fetch_all(p).await?
+            let t = sqlx::query("SELECT cell_code, CASE WHEN round = $2 THEN status ELSE 'earlier' END, COUNT(*) FROM campaign_tasks WHERE campaign_id = $1 GROUP BY 1, 2")
+                .bind(campaign).bind(round).fetch_all(p).await?
                 .iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect::<Result<Vec<_>, sqlx::Error>>()?;
             let v = sqlx::query("SELECT t.cell_code, COUNT(*), SUM(CASE WHEN v.finding IS NULL THEN 0 ELSE 1 END) FROM campaign_visits v \
                                  JOIN campaign_tasks t ON t.campaign_id = v.campaign_id AND t.household_id = v.household_id \

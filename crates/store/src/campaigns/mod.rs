@@ -1,5 +1,6 @@
 //! Directives (指令) and household campaigns (入户排查).
 
+mod bench;
 mod directives;
 mod households;
 
