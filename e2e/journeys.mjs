@@ -292,6 +292,10 @@ export async function run(ctx) {
     if (c.done !== 1 || c.revisit !== 1 || c.findings !== 1 || c.visits !== 2) throw new Error(`coverage after sync: ${JSON.stringify(c)}`);
     const csv = await staff.request.get(`${base}/api/v1/campaigns/${campaign}/coverage.csv?region=510104018001`);
     if (!(await csv.text()).includes('510104018001001,')) throw new Error('the coverage export lacks the grid');
+    // The district's command centre shows the campaign's coverage of its streets.
+    await command.reload();
+    await command.waitForFunction(() => document.querySelector('#coverage tr[data-region="510104018000"]'), null, { timeout: WAIT });
+    await shot(command, 'command-centre', 'campaign-coverage');
   });
 
   await journey('english-and-keyboard', async () => {

@@ -63,6 +63,29 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The error as the body's detail (internal causes hidden), for answers that carry
+    /// several outcomes at once.
+    pub fn detail(self) -> ErrorDetail {
+        let text = match self {
+            ApiError::Client(_, text) => text,
+            ApiError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                ErrorText {
+                    code: "internal_error",
+                    zh: "服务器内部错误".into(),
+                    en: "internal server error".into(),
+                }
+            }
+        };
+        ErrorDetail {
+            code: text.code.to_string(),
+            zh: text.zh,
+            en: text.en,
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match &e {
@@ -77,24 +100,12 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, text) = match self {
-            ApiError::Client(status, text) => (status, text),
-            ApiError::Internal(detail) => {
-                tracing::error!(%detail, "internal error");
-                let text = ErrorText {
-                    code: "internal_error",
-                    zh: "服务器内部错误".into(),
-                    en: "internal server error".into(),
-                };
-                (StatusCode::INTERNAL_SERVER_ERROR, text)
-            }
+        let status = match &self {
+            ApiError::Client(status, _) => *status,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let body = ErrorBody {
-            error: ErrorDetail {
-                code: text.code.to_string(),
-                zh: text.zh,
-                en: text.en,
-            },
+            error: self.detail(),
         };
         (status, Json(body)).into_response()
     }

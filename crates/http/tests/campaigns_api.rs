@@ -47,6 +47,10 @@ async fn world(store: &Store) -> (axum::Router, axum::Router, axum::Router, axum
         .load_register(spec, vault, LoadOptions::new(NOW_MS), |_| {})
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .ensure_catalogue(NOW_MS)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let app = shezhi_http::router(st);
     let street = token_for(store, "jiedao", bind(Role::StreetStaff, STREET), None).await;
     let shequ = token_for(store, "shequ", bind(Role::CommunityStaff, COMMUNITY), None).await;
@@ -218,6 +222,39 @@ async fn directives_and_campaigns_over_http(store: Store) {
     )
     .await;
     assert_eq!(b["items"][0]["result"], "duplicate");
+    // A finding raises a case once, however often its visit is sent.
+    let hazard = json!({"visits": [{"client_id": "dev1-4", "household_id": tasks[1]["household_id"], "round": 1, "outcome": "visited",
+        "visited_at_ms": NOW_MS, "answers": {"gas": true}, "finding": "楼道堆放杂物堵塞消防通道",
+        "raise_case": {"category": "safety.fire", "description": "入户排查发现：楼道堆放杂物堵塞消防通道"}}]});
+    let (s, first) = send(
+        &wangge,
+        "POST",
+        &format!("/api/v1/campaigns/{cid}/visits"),
+        Some(hazard.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{first}");
+    let number = first["cases"][0]["number"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(number.starts_with("SQ"), "{first}");
+    let (_, again) = send(
+        &wangge,
+        "POST",
+        &format!("/api/v1/campaigns/{cid}/visits"),
+        Some(hazard),
+    )
+    .await;
+    assert_eq!(again["cases"][0]["number"], number.as_str());
+    let case_id = first["cases"][0]["case_id"].as_i64().unwrap_or_default();
+    let (s, b) = send(&shequ, "GET", &format!("/api/v1/cases/{case_id}"), None).await;
+    assert_eq!(
+        (s, b["case"]["source"].as_str()),
+        (StatusCode::OK, Some("campaign")),
+        "{b}"
+    );
+
     let (s, b) = send(&other, "POST", &format!("/api/v1/campaigns/{cid}/visits"),
         Some(json!({"visits": [{"client_id": "x", "household_id": hh, "round": 1, "outcome": "vacant", "visited_at_ms": NOW_MS}]}))).await;
     assert_eq!(
@@ -241,7 +278,7 @@ async fn directives_and_campaigns_over_http(store: Store) {
             c["visits"].as_i64(),
             c["findings"].as_i64()
         ),
-        (Some(households), Some(1), Some(2), Some(1))
+        (Some(households), Some(2), Some(3), Some(2))
     );
     let grid = b["children"]
         .as_array()
@@ -250,7 +287,7 @@ async fn directives_and_campaigns_over_http(store: Store) {
         .find(|r| r["code"] == GRID)
         .cloned()
         .unwrap_or(Value::Null);
-    assert_eq!(grid["counts"]["done"], 1);
+    assert_eq!(grid["counts"]["done"], 2);
     let (s, b) = send(
         &wangge,
         "GET",

@@ -15,7 +15,9 @@ addStrings({
     unit: '部门', closedN: '结案', dispatchedN: '受派', returnedN: '退单', overdueList: '超期案件', noOverdue: '暂无超期案件', drill: '下钻到 {name}',
     up: '返回上级', mapOf: '{name}地图：按{by}着色', lastUpdate: '数据更新：{time}', number: '编号', title: '标题',
     stage: '阶段', clock: '时限', noCategories: '该层级不单独统计类别', noUnits: '本月暂无部门办件',
-    low: '少', high: '多', perTenK: '{n} 件/万人',
+    low: '少', high: '多', perTenK: '{n} 件/万人', campaign: '入户排查进度', noCampaign: '暂无覆盖本区域的排查任务',
+    roundN: '第 {n} 轮', export: '导出 Excel（CSV）', region: '区域', households: '应访户数', visited: '已完成', coverageRate: '完成率',
+    revisit: '待回访', findings: '发现问题',
   },
   en: {
     todayIntake: 'Intake today', open: 'Open', overdueOpen: 'Open and overdue', todayClosed: 'Closed today',
@@ -25,7 +27,9 @@ addStrings({
     closedN: 'Closed', overdueList: 'Overdue cases', noOverdue: 'No overdue cases', drill: 'Open {name}', up: 'Up one level',
     mapOf: 'Map of {name}, coloured by {by}', lastUpdate: 'Updated {time}', number: 'Number', title: 'Title',
     stage: 'Stage', clock: 'Clock', noCategories: 'Categories are counted for districts and the city',
-    noUnits: 'No unit work this month', low: 'fewer', high: 'more', perTenK: '{n} per 10,000',
+    noUnits: 'No unit work this month', low: 'fewer', high: 'more', perTenK: '{n} per 10,000', campaign: 'Household campaign',
+    noCampaign: 'No campaign covers this region', roundN: 'round {n}', export: 'Export for Excel (CSV)', region: 'Region',
+    households: 'Households', visited: 'Done', coverageRate: 'Coverage', revisit: 'Revisits', findings: 'Findings',
   },
 });
 
@@ -67,7 +71,8 @@ function layout() {
       el('section', { class: 'stack' },
         el('div', { class: 'card' }, el('h2', {}, t('overdueList')), el('div', { id: 'overdue' })),
         el('div', { class: 'card' }, el('h2', {}, t('units')), el('div', { id: 'units' })),
-        el('div', { class: 'card' }, el('h2', {}, t('categories')), el('div', { id: 'categories' })))),
+        el('div', { class: 'card' }, el('h2', {}, t('categories')), el('div', { id: 'categories' })),
+        el('div', { class: 'card' }, el('h2', {}, t('campaign')), el('div', { id: 'campaign' })))),
     el('p', { id: 'updated', class: 'muted small' }));
 }
 
@@ -179,12 +184,34 @@ function drawOverdue() {
       el('td', {}, label('stages', c.stage)), el('td', {}, el('span', { class: 'badge late' }, clock(c.due_at_ms).text)))))));
 }
 
+function drawCampaign() {
+  const box = $('campaign');
+  if (!box) return;
+  const c = state.campaign;
+  if (!c || !state.coverage) return mount(box, el('p', { class: 'muted small' }, t('noCampaign')));
+  const cov = state.coverage;
+  const share = (k) => (k.total ? k.done / k.total : null);
+  const row = (r, strong) => el('tr', { 'data-region': r.code },
+    el('td', {}, strong ? el('strong', {}, r.name) : r.name), el('td', {}, num(r.counts.total || 0)), el('td', {}, num(r.counts.done || 0)),
+    el('td', {}, pct(share(r.counts))), el('td', {}, num(r.counts.revisit || 0)), el('td', {}, num(r.counts.findings || 0)));
+  mount(box,
+    el('p', { class: 'small' }, `${c.title} · ${t('roundN', { n: cov.round })} · `,
+      el('a', { href: `/api/v1/campaigns/${c.id}/coverage.csv?region=${state.code}`, download: '' }, t('export'))),
+    el('table', { class: 'list', id: 'coverage' },
+      el('thead', {}, el('tr', {}, el('th', {}, t('region')), el('th', {}, t('households')), el('th', {}, t('visited')),
+        el('th', {}, t('coverageRate')), el('th', {}, t('revisit')), el('th', {}, t('findings')))),
+      el('tbody', {}, row(cov.region, true), cov.children.filter((r) => r.counts.total).map((r) => row(r, false)))));
+}
+
 function drawAll() {
-  drawCrumbs(); drawCounters(); drawRegionMap(); drawTrend(); drawCategories(); drawUnits(); drawOverdue();
+  drawCrumbs(); drawCounters(); drawRegionMap(); drawTrend(); drawCategories(); drawUnits(); drawOverdue(); drawCampaign();
   $('updated').textContent = state.updated ? t('lastUpdate', { time: time(state.updated) }) : '';
 }
 
 const go = (code) => { location.hash = `#/${code}`; };
+/** The code prefix every region below `c` shares (city 4, district 6, street 9 digits). */
+const subtree = (c) => (c.length > 12 ? c : c.endsWith('00000000') ? c.slice(0, 4) : c.endsWith('000000') ? c.slice(0, 6)
+  : c.endsWith('000') ? c.slice(0, 9) : c);
 
 /** Loads a region's shape and tree position, then its live figures. */
 async function open(code) {
@@ -211,10 +238,14 @@ async function live() {
 async function slow() {
   if (!state.code) return;
   const code = state.code;
-  const [board, overdue] = await Promise.all([
-    api.get(`/api/v1/board?region=${code}`), api.get(`/api/v1/cases?box=overdue&region=${code}&limit=10`)]);
+  const [board, overdue, campaigns] = await Promise.all([
+    api.get(`/api/v1/board?region=${code}`), api.get(`/api/v1/cases?box=overdue&region=${code}&limit=10`),
+    api.get('/api/v1/campaigns').catch(() => ({ items: [] }))]);
+  // The newest campaign that covers this region, with its coverage here.
+  const campaign = campaigns.items.find((c) => code.startsWith(subtree(c.region_code)) || c.region_code.startsWith(subtree(code))) || null;
+  const coverage = campaign ? await api.get(`/api/v1/campaigns/${campaign.id}/coverage?region=${code}`).catch(() => null) : null;
   if (code !== state.code) return;
-  Object.assign(state, { board, overdue: overdue.items });
+  Object.assign(state, { board, overdue: overdue.items, campaign, coverage });
 }
 
 async function main() {
@@ -239,7 +270,7 @@ async function main() {
   let firstSlow = true;
   every(10000, async () => {
     if (firstSlow) { firstSlow = false; return; }
-    await slow(); drawTrend(); drawCategories(); drawUnits(); drawOverdue();
+    await slow(); drawTrend(); drawCategories(); drawUnits(); drawOverdue(); drawCampaign();
   });
 }
 

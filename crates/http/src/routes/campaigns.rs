@@ -565,6 +565,25 @@ pub struct VisitBody {
     #[schema(value_type = Object)]
     pub answers: BTreeMap<String, serde_json::Value>,
     pub finding: Option<String>,
+    /// Raise a case from the finding (a hazard, a person needing help), linked to the visit.
+    pub raise_case: Option<RaiseCase>,
+}
+
+/// A case to raise from a visit's finding.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+pub struct RaiseCase {
+    /// A leaf category code, e.g. `safety.fire`.
+    pub category: String,
+    pub description: String,
+}
+
+/// A case raised from a visit (or why it could not be).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RaisedCase {
+    pub client_id: String,
+    pub case_id: Option<i64>,
+    pub number: Option<String>,
+    pub error: Option<crate::error::ErrorDetail>,
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
@@ -576,6 +595,8 @@ pub struct VisitBatch {
 pub struct SyncResult {
     /// One result per visit, in the order sent.
     pub items: Vec<VisitResult>,
+    /// Cases raised from accepted visits' findings (a visit sent again raises none twice).
+    pub cases: Vec<RaisedCase>,
 }
 
 /// Sync visits from a device (up to 1,000 at a time). Each visit is answered on its own:
@@ -603,6 +624,7 @@ pub async fn visits(
         ));
     }
     let mut list = Vec::with_capacity(body.visits.len());
+    let mut raise = Vec::new();
     for v in body.visits {
         let outcome = Outcome::parse(v.outcome.trim()).ok_or_else(|| {
             bad(
@@ -618,6 +640,9 @@ pub async fn visits(
                 "each visit needs a client id of 1 to 100 characters",
             ));
         }
+        if let Some(r) = v.raise_case.clone() {
+            raise.push((v.client_id.trim().to_string(), v.household_id, r));
+        }
         list.push(VisitIn {
             client_id: v.client_id.trim().into(),
             household_id: v.household_id,
@@ -632,7 +657,67 @@ pub async fn visits(
         .store
         .sync_visits(c.id, &caller.actor(), &mine, &list, s.clock.now_ms())
         .await?;
-    Ok(Json(SyncResult { items }))
+    let mut cases = Vec::new();
+    for (client_id, household, r) in raise {
+        let accepted = items.iter().any(|i| matches!(i, VisitResult::Accepted { client_id: id, .. } | VisitResult::Duplicate { client_id: id } if *id == client_id));
+        if !accepted {
+            continue;
+        }
+        let raised = raise_case(&s, &caller, c.id, &client_id, household, &r).await;
+        cases.push(match raised {
+            Ok((id, number)) => RaisedCase {
+                client_id,
+                case_id: Some(id),
+                number: Some(number),
+                error: None,
+            },
+            Err(e) => RaisedCase {
+                client_id,
+                case_id: None,
+                number: None,
+                error: Some(e.detail()),
+            },
+        });
+    }
+    Ok(Json(SyncResult { items, cases }))
+}
+
+/// Raises the case of a visit's finding through the ordinary intake (source: campaign), made
+/// once per visit: the visit's device id is the intake's idempotency key.
+async fn raise_case(
+    s: &AppState,
+    caller: &Caller,
+    campaign: i64,
+    client_id: &str,
+    household: i64,
+    r: &RaiseCase,
+) -> Result<(i64, String), ApiError> {
+    let cell = s
+        .store
+        .household_cell(household)
+        .await?
+        .ok_or_else(|| ApiError::not_found("住户", "household", &household.to_string()))?;
+    let cell = super::parse_code(&cell)?;
+    let key = format!("campaign:{campaign}:visit:{client_id}");
+    let case = shezhi_store::cases::NewCase {
+        source: shezhi_domain::cases::Source::Campaign,
+        category: r.category.trim().to_string(),
+        title: String::new(),
+        description: r.description.clone(),
+        cell,
+        point: None,
+        address: String::new(),
+        reporter: caller.actor(),
+        contact: None,
+        photos: Vec::new(),
+        idempotency: Some((caller.actor(), key.clone(), key)),
+        ip: caller.ip.clone(),
+    };
+    let intake = super::cases::submit(s, case).await?;
+    s.store
+        .link_visit_case(campaign, client_id, intake.id)
+        .await?;
+    Ok((intake.id, intake.number))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

@@ -97,6 +97,7 @@ CREATE TABLE campaign_visits (
     outcome        TEXT NOT NULL,
     answers        TEXT NOT NULL,
     finding        TEXT,
+    case_id        BIGINT,
     UNIQUE (campaign_id, client_id)
 );
 CREATE INDEX campaign_visits_household ON campaign_visits (campaign_id, household_id);

@@ -361,6 +361,28 @@ impl Store {
         })
     }
 
+    /// The micro-grid a household lives in.
+    pub async fn household_cell(&self, household: i64) -> Result<Option<String>, StoreError> {
+        with_pool!(self, p => {
+            Ok(sqlx::query("SELECT cell_code FROM households WHERE id = $1").bind(household).fetch_optional(p).await?
+                .map(|r| r.try_get::<String, _>(0)).transpose()?)
+        })
+    }
+
+    /// Links a visit to the case its finding raised.
+    pub async fn link_visit_case(
+        &self,
+        campaign: i64,
+        client_id: &str,
+        case_id: i64,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, p => {
+            sqlx::query("UPDATE campaign_visits SET case_id = $1 WHERE campaign_id = $2 AND client_id = $3")
+                .bind(case_id).bind(campaign).bind(client_id).execute(p).await?;
+            Ok(())
+        })
+    }
+
     /// Starts the next round: every household is to visit again; the round's coverage
     /// starts from the same totals. Refused after the last planned round.
     pub async fn next_round(
