@@ -284,6 +284,38 @@ async fn coverage_equals_a_recount_after_random_visit_streams(store: Store) {
         top
     );
 
+    // Devices syncing at the same moment over the same households still count each once.
+    let batch = |tag: &str| -> Vec<VisitIn> {
+        (0..40)
+            .map(|i| {
+                visit(
+                    &format!("{tag}-{i}"),
+                    ids[100 + i % 10],
+                    if i % 3 == 0 {
+                        Outcome::NobodyHome
+                    } else {
+                        Outcome::Vacant
+                    },
+                    NOW + i as i64 * H,
+                    None,
+                )
+            })
+            .collect()
+    };
+    let (b1, b2, b3, b4) = (batch("c1"), batch("c2"), batch("c3"), batch("c4"));
+    let all = std::slice::from_ref(&city);
+    let (r1, r2, r3, r4) = tokio::join!(
+        store.sync_visits(id, "user:1", all, &b1, NOW + 65 * H),
+        store.sync_visits(id, "user:2", all, &b2, NOW + 65 * H),
+        store.sync_visits(id, "user:3", all, &b3, NOW + 65 * H),
+        store.sync_visits(id, "user:4", all, &b4, NOW + 65 * H)
+    );
+    for r in [r1, r2, r3, r4] {
+        assert_eq!(ok(r).len(), 40);
+    }
+    assert_coverage(&store, id).await;
+    let top = ok(store.coverage(id, 1, &[COMMUNITY.to_string()]).await);
+
     // The second round starts from the same households; the first keeps its figures.
     assert_eq!(ok(store.next_round(id, "user:1", NOW + 70 * H).await), 2);
     let second = ok(store.coverage(id, 2, &[COMMUNITY.to_string()]).await);

@@ -166,7 +166,8 @@ pub async fn run(
         stop.clone(),
     ));
     let scope = vec![city.clone()];
-    let devices = 8;
+    // Six devices at once leave two of the pool's eight connections to the coverage reader.
+    let devices = 6;
     let t = Instant::now();
     let mut workers = Vec::new();
     for d in 0..devices {

@@ -200,6 +200,11 @@ impl Store {
             };
             audit_append!(tx, note);
             tx.commit().await?;
+            if self.backend() == crate::Backend::Postgres {
+                // Fresh statistics for the new rows, so that the coverage reads use the key.
+                sqlx::query("ANALYZE campaign_coverage").execute(p).await?;
+                sqlx::query("ANALYZE campaign_tasks").execute(p).await?;
+            }
             Ok((id, n))
         })
     }
@@ -292,33 +297,45 @@ impl Store {
                 // upgrade a read lock.
                 sqlx::query("UPDATE campaigns SET id = id WHERE 0 = 1").execute(&mut *tx).await?;
             }
-            let mut out = Vec::with_capacity(visits.len());
+            let mut out: Vec<Option<VisitResult>> = vec![None; visits.len()];
             let mut deltas = Deltas::new();
-            for v in visits {
+            // Households in id order: concurrent batches lock task rows alike (no deadlock).
+            let mut order: Vec<usize> = (0..visits.len()).collect();
+            order.sort_by_key(|&i| (visits[i].household_id, i));
+            let lock = match self.backend() {
+                crate::Backend::Postgres => " FOR UPDATE",
+                crate::Backend::Sqlite => "",
+            };
+            for i in order {
+                let v = &visits[i];
+                let out = &mut out[i];
                 // The checklist is answered inside a household; other outcomes carry no answers.
                 if v.outcome == Outcome::Visited {
                     if let Err(e) = form.check(&v.answers) {
-                        out.push(rejected(&v.client_id, e.text()));
+                        *out = Some(rejected(&v.client_id, e.text()));
                         continue;
                     }
                 } else if !v.answers.is_empty() {
-                    out.push(rejected(&v.client_id, text("answers_without_visit", "未入户的走访不应填写检查表", "a visit that did not get in carries no answers")));
+                    *out = Some(rejected(&v.client_id, text("answers_without_visit", "未入户的走访不应填写检查表", "a visit that did not get in carries no answers")));
                     continue;
                 }
                 if v.round != c.current_round {
-                    out.push(rejected(&v.client_id, text("round_closed", "该轮次已结束或尚未开始", "that round is closed or has not begun")));
+                    *out = Some(rejected(&v.client_id, text("round_closed", "该轮次已结束或尚未开始", "that round is closed or has not begun")));
                     continue;
                 }
-                let Some(task) = sqlx::query("SELECT cell_code, status, outcome, visited_at_ms, client_id FROM campaign_tasks WHERE campaign_id = $1 AND household_id = $2")
+                let Some(task) = sqlx::query(&format!("SELECT cell_code, status, outcome, visited_at_ms, client_id FROM campaign_tasks WHERE campaign_id = $1 AND household_id = $2{lock}"))
                     .bind(campaign).bind(v.household_id).fetch_optional(&mut *tx).await? else {
-                    out.push(rejected(&v.client_id, text("not_a_task", "该住户不在本次排查范围内", "the household is not a task of this campaign")));
+                    *out = Some(rejected(&v.client_id, text("not_a_task", "该住户不在本次排查范围内", "the household is not a task of this campaign")));
                     continue;
                 };
                 let (cell, status, outcome, at, cid): (String, String, Option<String>, Option<i64>, Option<String>) =
                     (task.try_get(0)?, task.try_get(1)?, task.try_get(2)?, task.try_get(3)?, task.try_get(4)?);
-                let Ok(code) = RegionCode::parse(&cell) else { continue };
+                let Ok(code) = RegionCode::parse(&cell) else {
+                    *out = Some(rejected(&v.client_id, text("not_in_scope", "该住户不在您负责的网格内", "the household is outside your grids")));
+                    continue;
+                };
                 if !within.iter().any(|s| s.contains(&code)) {
-                    out.push(rejected(&v.client_id, text("not_in_scope", "该住户不在您负责的网格内", "the household is outside your grids")));
+                    *out = Some(rejected(&v.client_id, text("not_in_scope", "该住户不在您负责的网格内", "the household is outside your grids")));
                     continue;
                 }
                 let inserted = sqlx::query("INSERT INTO campaign_visits (campaign_id, round, household_id, client_id, worker, visited_at_ms, received_at_ms, outcome, answers, finding) \
@@ -327,7 +344,7 @@ impl Store {
                     .bind(v.outcome.as_str()).bind(serde_json::to_string(&v.answers).unwrap_or_default()).bind(v.finding.as_deref())
                     .execute(&mut *tx).await?.rows_affected();
                 if inserted == 0 {
-                    out.push(VisitResult::Duplicate { client_id: v.client_id.clone() });
+                    *out = Some(VisitResult::Duplicate { client_id: v.client_id.clone() });
                     continue;
                 }
                 let incoming = VisitFacts { outcome: v.outcome, visited_at_ms: v.visited_at_ms, client_id: v.client_id.clone() };
@@ -353,11 +370,11 @@ impl Store {
                 }
                 add(&mut deltas, &cell, "visits", 1);
                 add(&mut deltas, &cell, "findings", i64::from(v.finding.is_some()));
-                out.push(VisitResult::Accepted { client_id: v.client_id.clone(), stands: wins });
+                *out = Some(VisitResult::Accepted { client_id: v.client_id.clone(), stands: wins });
             }
             apply_coverage!(DB, tx, campaign, c.current_round, deltas);
             tx.commit().await?;
-            Ok(out)
+            Ok(out.into_iter().flatten().collect())
         })
     }
 
