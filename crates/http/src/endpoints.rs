@@ -161,6 +161,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep("post", "/api/v1/campaigns", Act(Action::RunCampaign)),
     ep("get", "/api/v1/campaigns", SignedIn),
     ep(
+        "post",
+        "/api/v1/campaigns/{id}/rounds",
+        Act(Action::RunCampaign),
+    ),
+    ep(
         "get",
         "/api/v1/campaigns/{id}/tasks",
         Act(Action::VisitHouseholds),
