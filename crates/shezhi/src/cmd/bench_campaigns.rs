@@ -7,6 +7,7 @@
 //! its peak hour, with the lag from sending to commit.
 
 use super::bench_cases::case_db;
+use super::bench_scale::percentile;
 use super::{CliError, ensure_territory};
 use crate::config::BenchBackend;
 use shezhi_domain::campaigns::Outcome;
@@ -19,13 +20,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
 
 fn form() -> Result<Form, CliError> {
     Form::parse(&serde_json::json!({"questions": [

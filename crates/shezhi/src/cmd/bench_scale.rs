@@ -32,7 +32,7 @@ const CATEGORIES: &[&str] = &[
 ];
 const SOURCES: &[&str] = &["resident", "resident", "patrol", "hotline", "clue"];
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

@@ -92,6 +92,37 @@ pub enum VisitResult {
 const CAMPAIGN_COLUMNS: &str = "id, title, region_code, tag, rounds, current_round, form, created_by, created_at_ms, households";
 const METRICS: [&str; 5] = ["total", "done", "revisit", "findings", "visits"];
 
+fn campaign_row<R: Row>(r: &R) -> Result<Campaign, sqlx::Error>
+where
+    usize: sqlx::ColumnIndex<R>,
+    String: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    i64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let form: String = r.try_get(6)?;
+    Ok(Campaign {
+        id: r.try_get(0)?,
+        title: r.try_get(1)?,
+        region_code: r.try_get(2)?,
+        tag: r.try_get(3)?,
+        rounds: r.try_get(4)?,
+        current_round: r.try_get(5)?,
+        form: serde_json::from_str(&form).unwrap_or_default(),
+        created_by: r.try_get(7)?,
+        created_at_ms: r.try_get(8)?,
+        households: r.try_get(9)?,
+    })
+}
+
+/// Every metric present (zero when nothing was counted) for every scope of a figure map.
+fn with_all_metrics(out: &mut BTreeMap<String, BTreeMap<String, i64>>) {
+    for e in out.values_mut() {
+        for m in METRICS {
+            e.entry(m.to_string()).or_insert(0);
+        }
+    }
+}
+
 /// The scopes a household's figures count in: its grid and every level above.
 fn scopes(cell: &str) -> Vec<String> {
     let Ok(c) = RegionCode::parse(cell) else {
@@ -211,33 +242,24 @@ impl Store {
 
     pub async fn campaign(&self, id: i64) -> Result<Option<Campaign>, StoreError> {
         with_pool!(self, p => {
-            let Some(r) = sqlx::query(&format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = $1")).bind(id).fetch_optional(p).await? else {
-                return Ok(None);
-            };
-            let form: String = r.try_get(6)?;
-            Ok(Some(Campaign {
-                id: r.try_get(0)?, title: r.try_get(1)?, region_code: r.try_get(2)?, tag: r.try_get(3)?, rounds: r.try_get(4)?,
-                current_round: r.try_get(5)?, form: serde_json::from_str(&form).unwrap_or_default(), created_by: r.try_get(7)?,
-                created_at_ms: r.try_get(8)?, households: r.try_get(9)?,
-            }))
+            Ok(sqlx::query(&format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = $1")).bind(id).fetch_optional(p).await?
+                .as_ref().map(campaign_row).transpose()?)
         })
     }
 
     /// Campaigns whose region overlaps any of `scopes` (made for it, above it or below it).
     pub async fn campaigns_for(&self, scopes: &[RegionCode]) -> Result<Vec<Campaign>, StoreError> {
-        let ids: Vec<i64> = with_pool!(self, p => {
-            sqlx::query("SELECT id, region_code FROM campaigns ORDER BY id DESC LIMIT 500").fetch_all(p).await?
-                .iter().map(|r| Ok((r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?))).collect::<Result<Vec<_>, sqlx::Error>>()?
-        })
-        .into_iter()
-        .filter(|(_, code)| RegionCode::parse(code).is_ok_and(|c| scopes.iter().any(|s| s.contains(&c) || c.contains(s))))
-        .map(|(id, _)| id)
-        .collect();
-        let mut out = Vec::new();
-        for id in ids {
-            out.extend(self.campaign(id).await?);
-        }
-        Ok(out)
+        let all = with_pool!(self, p => {
+            sqlx::query(&format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns ORDER BY id DESC LIMIT 500")).fetch_all(p).await?
+                .iter().map(campaign_row).collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        Ok(all
+            .into_iter()
+            .filter(|c| {
+                RegionCode::parse(&c.region_code)
+                    .is_ok_and(|r| scopes.iter().any(|s| s.contains(&r) || r.contains(s)))
+            })
+            .collect())
     }
 
     /// Tasks of a campaign in a region (a grid worker's list), in (cell, household) order
@@ -454,11 +476,9 @@ impl Store {
             }
         }
         for s in scopes {
-            let e = out.entry(s.clone()).or_default();
-            for m in METRICS {
-                e.entry(m.to_string()).or_insert(0);
-            }
+            out.entry(s.clone()).or_default();
         }
+        with_all_metrics(&mut out);
         Ok(out)
     }
 
@@ -498,11 +518,7 @@ impl Store {
         for ((scope, metric), v) in d {
             out.entry(scope).or_default().insert(metric.to_string(), v);
         }
-        for e in out.values_mut() {
-            for m in METRICS {
-                e.entry(m.to_string()).or_insert(0);
-            }
-        }
+        with_all_metrics(&mut out);
         Ok(out)
     }
 }
