@@ -12,6 +12,7 @@
 const DISTRICT = '510104000000';
 const STREET = '510104018000';
 const GRID = '510104018001001';
+const COMMUNITY = '510104018001';
 const WAIT = 20_000; // the command centre refreshes its counters every 2 s
 
 export async function run(ctx) {
@@ -295,7 +296,91 @@ export async function run(ctx) {
     // The district's command centre shows the campaign's coverage of its streets.
     await command.reload();
     await command.waitForFunction(() => document.querySelector('#coverage tr[data-region="510104018000"]'), null, { timeout: WAIT });
+    const xlsx = await command.request.get(`${base}${await command.locator('#coverage-xlsx').getAttribute('href')}`);
+    const book = await xlsx.body();
+    if (xlsx.status() !== 200 || book.subarray(0, 2).toString() !== 'PK') throw new Error(`the Excel export: HTTP ${xlsx.status()}`);
     await shot(command, 'command-centre', 'campaign-coverage');
+  });
+
+  await journey('district-directive-signed-and-reported-level-by-level', async () => {
+    // The district command issues a directive to its streets and communities on the page.
+    const issuer = await (await newDesktop(browser)).newPage();
+    await signIn(issuer, base, 'zhihui');
+    await issuer.goto(`${base}/directives`);
+    await issuer.click('#compose');
+    await issuer.fill('#issue-title', '关于开展燃气安全隐患排查的紧急通知');
+    await issuer.fill('#issue-content', '各街道、社区：即日起对辖区瓶装燃气用户逐户排查，三日内反馈落实情况。');
+    await issuer.setInputFiles('#issue-files', { name: '排查方案.png', mimeType: 'image/png', buffer: photo });
+    await shot(issuer, 'directive-issuer', 'compose');
+    await issuer.click('#issue-submit');
+    await issuer.locator('#directive-title').waitFor({ timeout: WAIT });
+    const id = Number((/#\/d\/(\d+)/.exec(issuer.url()) || [])[1]);
+    if (!id) throw new Error(`no directive id in ${issuer.url()}`);
+    const row = (level) => issuer.evaluate((l) => {
+      const r = document.querySelector(`#progress tr[data-level="${l}"]`);
+      return r ? { recipients: Number(r.dataset.recipients), signed: Number(r.dataset.signed), reported: Number(r.dataset.reported) } : null;
+    }, level);
+    const streets = await row('street');
+    const communities = await row('community');
+    if (!streets || streets.recipients < 10 || streets.signed !== 0) throw new Error(`street progress at issue: ${JSON.stringify(streets)}`);
+    if (!communities || communities.recipients < streets.recipients) throw new Error(`community progress at issue: ${JSON.stringify(communities)}`);
+    if (await row('grid')) throw new Error('grids were not chosen but received it');
+    await issuer.locator(`#pending-unsigned li[data-code="${STREET}"]`).waitFor({ timeout: WAIT });
+    // The attachment downloads as uploaded.
+    const file = await issuer.request.get(`${base}${await issuer.locator('#attachments a').first().getAttribute('href')}`);
+    if (file.status() !== 200 || Buffer.compare(await file.body(), photo) !== 0) throw new Error(`attachment: HTTP ${file.status()}`);
+    await shot(issuer, 'directive-issuer', 'issued');
+
+    /** Waits until the issuer's open page (never reloaded) shows `want` for `level`. */
+    async function issuerShows(level, want, what) {
+      try {
+        await issuer.waitForFunction(({ level, want }) => {
+          const r = document.querySelector(`#progress tr[data-level="${level}"]`);
+          return r && Object.entries(want).every(([k, v]) => Number(r.dataset[k]) === v);
+        }, { level, want }, { timeout: WAIT, polling: 250 });
+      } catch {
+        throw new Error(`the issuer's page did not show ${what}: ${level} ${JSON.stringify(want)}, it shows ${JSON.stringify(await row(level))}`);
+      }
+      await shot(issuer, 'directive-issuer', what);
+    }
+
+    // The street signs for it and reports back.
+    const street = await (await newDesktop(browser)).newPage();
+    await signIn(street, base, 'jiedao');
+    await street.goto(`${base}/directives`);
+    await street.locator(`#directive-list li[data-id="${id}"] [data-answer="stateUnsigned"]`).waitFor({ timeout: WAIT });
+    await street.click(`#directive-list li[data-id="${id}"] button`);
+    const mine = `#my-answers [data-region="${STREET}"]`;
+    await street.locator(`${mine}[data-state="stateUnsigned"]`).waitFor({ timeout: WAIT });
+    await street.click(`${mine} [data-sign]`);
+    await street.locator(`${mine}[data-state="stateSigned"]`).waitFor({ timeout: WAIT });
+    await issuerShows('street', { signed: 1, reported: 0 }, 'street-signed');
+    await street.fill(`${mine} textarea`, '已部署辖区各社区逐户排查，已排查 1,204 户，发现隐患 7 处，已整改 5 处。');
+    await street.click(`${mine} [data-send-report]`);
+    await street.locator(`${mine}[data-state="stateReported"]`).waitFor({ timeout: WAIT });
+    await shot(street, 'directive-street', 'reported');
+    await issuerShows('street', { signed: 1, reported: 1 }, 'street-reported');
+    await issuer.waitForFunction((c) => !document.querySelector(`#pending-unsigned li[data-code="${c}"], #pending-unreported li[data-code="${c}"]`), STREET, { timeout: WAIT });
+
+    // A community signs; it stays on the issuer's list of those that have not reported.
+    const community = await (await newDesktop(browser)).newPage();
+    await signIn(community, base, 'shequ');
+    await community.goto(`${base}/directives#/d/${id}`);
+    const ours = `#my-answers [data-region="${COMMUNITY}"]`;
+    await community.locator(`${ours}[data-state="stateUnsigned"]`).waitFor({ timeout: WAIT });
+    await community.click(`${ours} [data-sign]`);
+    await community.locator(`${ours}[data-state="stateSigned"]`).waitFor({ timeout: WAIT });
+    await issuerShows('community', { signed: 1, reported: 0 }, 'community-signed');
+    await issuer.locator(`#pending-unreported li[data-code="${COMMUNITY}"]`).waitFor({ timeout: WAIT });
+
+    // The issuer amends it: everyone must sign again, and the street's open page shows it.
+    await issuer.fill('#amend-content', '各街道、社区：排查范围扩大至餐饮商户，五日内反馈。');
+    await issuer.click('#amend-submit');
+    await issuer.waitForFunction(() => document.querySelector('#directive-status')?.dataset.version === '2', null, { timeout: WAIT });
+    await issuerShows('street', { signed: 0, reported: 0 }, 'amended');
+    await issuer.locator(`#pending-unsigned li[data-code="${STREET}"]`).waitFor({ timeout: WAIT });
+    await street.locator(`${mine}[data-state="stateUnsigned"]`).waitFor({ timeout: WAIT });
+    await shot(street, 'directive-street', 'amended-to-sign-again');
   });
 
   await journey('english-and-keyboard', async () => {

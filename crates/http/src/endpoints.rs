@@ -139,6 +139,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep("get", "/api/v1/directives", SignedIn),
     ep("get", "/api/v1/directives/{id}", SignedIn),
     ep(
+        "get",
+        "/api/v1/directives/{id}/attachments/{file}",
+        SignedIn,
+    ),
+    ep(
         "post",
         "/api/v1/directives/{id}/sign",
         Act(Action::AnswerDirective),
@@ -183,6 +188,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep(
         "get",
         "/api/v1/campaigns/{id}/coverage.csv",
+        Act(Action::RunCampaign),
+    ),
+    ep(
+        "get",
+        "/api/v1/campaigns/{id}/coverage.xlsx",
         Act(Action::RunCampaign),
     ),
     ep("get", "/api/v1/notifications", SignedIn),

@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod ratelimit;
 mod routes;
 mod state;
+pub mod xlsx;
 
 pub use error::ApiError;
 pub use state::{AppState, Limits, SystemClock};

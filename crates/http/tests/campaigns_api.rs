@@ -4,7 +4,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{assert_error, send, state, token_for, with_token};
+use common::{assert_error, send, send_raw, state, token_for, with_token};
 use serde_json::{Value, json};
 use shezhi_domain::access::{Binding, Role};
 use shezhi_domain::people::privacy::{DataKey, Vault};
@@ -144,6 +144,67 @@ async fn directives_and_campaigns_over_http(store: Store) {
         &other,
         "GET",
         &format!("/api/v1/directives/{}", id + 1000),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+
+    // Each side sees where it stands: the community its own answer, the street that it may
+    // amend; the attachment comes back as it was sent.
+    let (_, b) = send(&shequ, "GET", "/api/v1/directives", None).await;
+    let answer = b["answers"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["directive_id"] == id).cloned())
+        .unwrap_or(Value::Null);
+    assert_eq!(
+        (
+            &answer["region_code"],
+            &answer["signed"],
+            &answer["reported"]
+        ),
+        (&json!(COMMUNITY), &json!(true), &json!(false)),
+        "{b}"
+    );
+    assert!(b["notices"].is_array(), "{b}");
+    let (_, b) = send(&shequ, "GET", &format!("/api/v1/directives/{id}"), None).await;
+    assert_eq!(
+        (
+            &b["mine"][0]["region_code"],
+            &b["mine"][0]["signed"],
+            &b["may_manage"]
+        ),
+        (&json!(COMMUNITY), &json!(true), &json!(false)),
+        "{b}"
+    );
+    assert!(b["mine"][0]["name"].as_str().is_some_and(|n| !n.is_empty()));
+    let (_, b) = send(&street, "GET", &format!("/api/v1/directives/{id}"), None).await;
+    assert_eq!(
+        (&b["may_manage"], &b["mine"]),
+        (&json!(true), &json!([])),
+        "{b}"
+    );
+    let file = b["directive"]["attachments"][0][0]
+        .as_i64()
+        .unwrap_or_default();
+    let (s, headers, bytes) = send_raw(
+        &wangge,
+        "GET",
+        &format!("/api/v1/directives/{id}/attachments/{file}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(bytes, "方案".as_bytes());
+    assert_eq!(
+        headers
+            .get("content-disposition")
+            .and_then(|v| v.to_str().ok()),
+        Some("attachment; filename*=UTF-8''%E6%96%B9%E6%A1%88.txt")
+    );
+    let (s, b) = send(
+        &wangge,
+        "GET",
+        &format!("/api/v1/directives/{id}/attachments/{}", file + 99),
         None,
     )
     .await;
@@ -309,6 +370,118 @@ async fn directives_and_campaigns_over_http(store: Store) {
         csv.starts_with('\u{feff}') && csv.contains(&format!("{COMMUNITY},")),
         "{csv}"
     );
+
+    // The Excel workbook, read back by Python's own ZIP and XML readers, holds the same
+    // figures as the coverage answer, row by row.
+    let (_, cov) = send(
+        &street,
+        "GET",
+        &format!("/api/v1/campaigns/{cid}/coverage?region={COMMUNITY}"),
+        None,
+    )
+    .await;
+    let (s, headers, bytes) = send_raw(
+        &street,
+        "GET",
+        &format!("/api/v1/campaigns/{cid}/coverage.xlsx?region={COMMUNITY}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        headers.get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    );
+    let rows = read_xlsx(&bytes);
+    let regions: Vec<&Value> = std::iter::once(&cov["region"])
+        .chain(cov["children"].as_array().into_iter().flatten())
+        .collect();
+    assert_eq!(rows.len(), regions.len() + 1, "{rows:?}");
+    assert_eq!(rows[0][0], "区划代码 code");
+    for (row, r) in rows[1..].iter().zip(regions) {
+        let n = |k: &str| r["counts"][k].as_i64().unwrap_or(0);
+        let want = [
+            r["code"].as_str().unwrap_or_default().to_string(),
+            r["name"].as_str().unwrap_or_default().to_string(),
+            n("total").to_string(),
+            n("done").to_string(),
+            (n("total") - n("done")).to_string(),
+        ];
+        assert_eq!(&row[..5], &want, "{row:?}");
+        if n("total") == 0 {
+            assert_eq!(row[5], "", "no rate without households: {row:?}");
+        } else {
+            let share: f64 = row[5].parse().unwrap_or(-1.0);
+            assert!(
+                (share - n("done") as f64 / n("total") as f64).abs() < 1e-9,
+                "{row:?}"
+            );
+        }
+        assert_eq!(row[8], n("visits").to_string());
+    }
+
+    let (s, b) = send(
+        &shequ,
+        "POST",
+        "/api/v1/campaigns",
+        Some(
+            json!({"region": COMMUNITY, "title": "高层排查", "rounds": 1,
+        "building_type": "skyscraper", "form": {"questions": []}}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_error(&b, "invalid_building_type");
+}
+
+/// The cells of the workbook's first sheet as text, row by row, as `python3`'s standard
+/// library reads them (the ZIP's CRCs are checked on the way).
+fn read_xlsx(bytes: &[u8]) -> Vec<Vec<String>> {
+    use std::io::Write;
+    let script = r#"
+import io, json, sys, zipfile, xml.etree.ElementTree as ET
+z = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read()))
+assert z.testzip() is None
+names = set(z.namelist())
+for part in ["[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml"]:
+    assert part in names, part
+    ET.fromstring(z.read(part))
+ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+sheet = ET.fromstring(z.read("xl/worksheets/sheet1.xml"))
+rows = []
+for row in sheet.iterfind("m:sheetData/m:row", ns):
+    cells = {}
+    for c in row.iterfind("m:c", ns):
+        ref = c.get("r")
+        col = ord(ref[0]) - 65
+        if c.get("t") == "inlineStr":
+            cells[col] = "".join(t.text or "" for t in c.iterfind("m:is/m:t", ns))
+        else:
+            cells[col] = c.findtext("m:v", "", ns)
+    rows.append([cells.get(i, "") for i in range(max(cells) + 1)])
+print(json.dumps(rows))
+"#;
+    let mut child = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("python3 reads the workbook: {e}"));
+    child
+        .stdin
+        .take()
+        .unwrap_or_else(|| panic!("stdin"))
+        .write_all(bytes)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"))
 }
 
 on_both_backends!(directives_and_campaigns_over_http);

@@ -16,7 +16,7 @@ addStrings({
     up: '返回上级', mapOf: '{name}地图：按{by}着色', lastUpdate: '数据更新：{time}', number: '编号', title: '标题',
     stage: '阶段', clock: '时限', noCategories: '该层级不单独统计类别', noUnits: '本月暂无部门办件',
     low: '少', high: '多', perTenK: '{n} 件/万人', campaign: '入户排查进度', noCampaign: '暂无覆盖本区域的排查任务',
-    roundN: '第 {n} 轮', export: '导出 Excel（CSV）', region: '区域', households: '应访户数', visited: '已完成', coverageRate: '完成率',
+    roundN: '第 {n} 轮', export: '导出 Excel', exportCsv: 'CSV', region: '区域', households: '应访户数', visited: '已完成', coverageRate: '完成率',
     revisit: '待回访', findings: '发现问题',
   },
   en: {
@@ -28,7 +28,7 @@ addStrings({
     mapOf: 'Map of {name}, coloured by {by}', lastUpdate: 'Updated {time}', number: 'Number', title: 'Title',
     stage: 'Stage', clock: 'Clock', noCategories: 'Categories are counted for districts and the city',
     noUnits: 'No unit work this month', low: 'fewer', high: 'more', perTenK: '{n} per 10,000', campaign: 'Household campaign',
-    noCampaign: 'No campaign covers this region', roundN: 'round {n}', export: 'Export for Excel (CSV)', region: 'Region',
+    noCampaign: 'No campaign covers this region', roundN: 'round {n}', export: 'Export to Excel', exportCsv: 'CSV', region: 'Region',
     households: 'Households', visited: 'Done', coverageRate: 'Coverage', revisit: 'Revisits', findings: 'Findings',
   },
 });
@@ -196,7 +196,8 @@ function drawCampaign() {
     el('td', {}, pct(share(r.counts))), el('td', {}, num(r.counts.revisit || 0)), el('td', {}, num(r.counts.findings || 0)));
   mount(box,
     el('p', { class: 'small' }, `${c.title} · ${t('roundN', { n: cov.round })} · `,
-      el('a', { href: `/api/v1/campaigns/${c.id}/coverage.csv?region=${state.code}`, download: '' }, t('export'))),
+      el('a', { href: `/api/v1/campaigns/${c.id}/coverage.xlsx?region=${state.code}`, download: '', id: 'coverage-xlsx' }, t('export')), ' · ',
+      el('a', { href: `/api/v1/campaigns/${c.id}/coverage.csv?region=${state.code}`, download: '' }, t('exportCsv'))),
     el('table', { class: 'list', id: 'coverage' },
       el('thead', {}, el('tr', {}, el('th', {}, t('region')), el('th', {}, t('households')), el('th', {}, t('visited')),
         el('th', {}, t('coverageRate')), el('th', {}, t('revisit')), el('th', {}, t('findings')))),

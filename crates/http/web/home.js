@@ -6,14 +6,14 @@ addStrings({
     welcome: '欢迎，{name}', username: '用户名', password: '密码', signInTitle: '工作人员与居民登录',
     intro: '成都市社区治理平台：网格化服务、诉求办理、吹哨报到与入户排查。',
     commandHint: '全区实时态势、地图下钻、超期与部门排名', deskHint: '受理、派遣、吹哨、签收、核实结案',
-    fieldHint: '我的网格、巡查上报、自行处置、重点人群', residentHint: '无需安装，提交诉求、查询进度、评价结果',
+    fieldHint: '我的网格、巡查上报、自行处置、重点人群', directivesHint: '下发指令、逐级签收反馈、实时查看未落实单位', residentHint: '无需安装，提交诉求、查询进度、评价结果',
     territoryHint: '区划树、网格边界与户籍（脱敏）', roleLine: '身份：{roles}', appeal: '我要提诉求（无需登录）',
   },
   en: {
     welcome: 'Welcome, {name}', username: 'User name', password: 'Password', signInTitle: 'Sign in (staff and residents)',
     intro: 'Community governance for Chengdu: grid services, appeals, whistle-blowing to departments and household campaigns.',
     commandHint: 'Live picture, map drill-down, overdue cases and unit ranking', deskHint: 'Accept, dispatch, whistle, sign, verify and close',
-    fieldHint: 'My grids, patrol reports, on-the-spot fixes, key people', residentHint: 'No app needed: raise an appeal, follow it, rate the result',
+    fieldHint: 'My grids, patrol reports, on-the-spot fixes, key people', directivesHint: 'Issue orders, sign and report level by level, see live who has not', residentHint: 'No app needed: raise an appeal, follow it, rate the result',
     territoryHint: 'Region tree, grid boundaries and the (masked) register', roleLine: 'Roles: {roles}', appeal: 'Raise an appeal (no account needed)',
   },
 });
@@ -21,6 +21,7 @@ addStrings({
 const CARDS = [
   ['command', '/command', 'commandHint', ['command', 'admin', 'street_staff']],
   ['desk', '/desk', 'deskHint', ['community_staff', 'street_staff', 'unit_staff', 'command', 'admin', 'mediator']],
+  ['directives', '/directives', 'directivesHint', ['grid_worker', 'community_staff', 'street_staff', 'command']],
   ['field', '/field', 'fieldHint', ['grid_worker']],
   ['resident', '/resident', 'residentHint', null],
   ['territory', '/territory', 'territoryHint', null],

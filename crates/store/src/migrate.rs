@@ -27,6 +27,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!("0003_access"),
     migration!("0004_cases"),
     migration!("0005_campaigns"),
+    migration!("0006_campaign_buildings"),
 ];
 
 impl Store {

@@ -4,7 +4,7 @@
 //! order, and coverage equals a recount at every level after random visit streams.
 
 use shezhi_domain::campaigns::form::Form;
-use shezhi_domain::campaigns::{Outcome, TargetLevel};
+use shezhi_domain::campaigns::{BuildingType, Outcome, TargetLevel};
 use shezhi_domain::people::KeyTag;
 use shezhi_domain::synth;
 use shezhi_domain::synth::rng::Rng;
@@ -184,6 +184,7 @@ fn campaign(tag: Option<KeyTag>) -> NewCampaign {
         title: "燃气安全入户排查".into(),
         region: code(COMMUNITY),
         tag,
+        building_type: None,
         rounds: 3,
         form: form(),
         created_by: "user:1".into(),
@@ -435,7 +436,61 @@ async fn a_tag_targets_only_households_with_that_person(store: Store) {
     assert_eq!(n as usize, households.len());
 }
 
+async fn building_types_select_the_households_living_in_them(store: Store) {
+    loaded(&store).await;
+    let count = |b: Option<BuildingType>| {
+        let store = &store;
+        async move {
+            let c = NewCampaign {
+                building_type: b,
+                ..campaign(None)
+            };
+            match store.create_campaign(&c, NOW, None).await {
+                Ok((_, n)) => n,
+                Err(e) if shezhi_domain::Bilingual::code(&e) == "no_households" => 0,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    };
+    let all = count(None).await;
+    assert!(all > 100, "{all} households");
+    // The height classes, and the kinds of place, each split the households exactly.
+    let mut by_height = Vec::new();
+    for b in [
+        BuildingType::HighRise,
+        BuildingType::MultiStorey,
+        BuildingType::LowRise,
+    ] {
+        by_height.push(count(Some(b)).await);
+    }
+    assert_eq!(by_height.iter().sum::<i64>(), all, "{by_height:?}");
+    assert!(
+        by_height.iter().filter(|n| **n > 0).count() >= 2,
+        "{by_height:?}"
+    );
+    let mut by_kind = BTreeMap::new();
+    for b in [
+        BuildingType::Compound,
+        BuildingType::Courtyard,
+        BuildingType::VillageGroup,
+        BuildingType::Institution,
+    ] {
+        by_kind.insert(b.as_str().to_string(), count(Some(b)).await);
+    }
+    assert_eq!(by_kind.values().sum::<i64>(), all, "{by_kind:?}");
+    // Each kind's count equals a recount over the households' own records.
+    let mut recount: BTreeMap<String, i64> = BTreeMap::new();
+    let page = ok(store.households_in(&[code(COMMUNITY)], None, 100_000).await);
+    for h in &page.items {
+        let d = ok(store.household(h.id).await).unwrap_or_else(|| panic!("household {}", h.id));
+        *recount.entry(d.compound_kind).or_default() += 1;
+    }
+    by_kind.retain(|_, n| *n > 0);
+    assert_eq!(by_kind, recount);
+}
+
 on_both_backends!(
+    building_types_select_the_households_living_in_them,
     directive_reaches_every_unit_once_and_versions_must_be_signed_again,
     late_recipients_are_reminded_once_per_rule,
     coverage_equals_a_recount_after_random_visit_streams,

@@ -36,6 +36,44 @@ labelled_enum! {
     }
 }
 
+labelled_enum! {
+    /// The kind of building a campaign may be limited to: by height (gas and fire checks
+    /// differ between towers and self-built houses) or by how the place is organised.
+    pub enum BuildingType {
+        HighRise = ("high_rise", "高层住宅（10层及以上）"),
+        MultiStorey = ("multi_storey", "多层住宅（4至9层）"),
+        LowRise = ("low_rise", "低层及自建房（3层及以下）"),
+        Compound = ("compound", "小区"),
+        Courtyard = ("courtyard", "院落"),
+        VillageGroup = ("village_group", "村民小组"),
+        Institution = ("institution", "单位宿舍"),
+    }
+}
+
+/// What a building type selects: a range of floors, or a kind of compound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildingFilter {
+    /// Buildings with `min..=max` floors.
+    Floors(i64, i64),
+    /// Buildings in compounds of this kind.
+    CompoundKind(crate::people::CompoundKind),
+}
+
+impl BuildingType {
+    pub fn filter(self) -> BuildingFilter {
+        use crate::people::CompoundKind as K;
+        match self {
+            BuildingType::HighRise => BuildingFilter::Floors(10, i64::from(i32::MAX)),
+            BuildingType::MultiStorey => BuildingFilter::Floors(4, 9),
+            BuildingType::LowRise => BuildingFilter::Floors(1, 3),
+            BuildingType::Compound => BuildingFilter::CompoundKind(K::Compound),
+            BuildingType::Courtyard => BuildingFilter::CompoundKind(K::Courtyard),
+            BuildingType::VillageGroup => BuildingFilter::CompoundKind(K::VillageGroup),
+            BuildingType::Institution => BuildingFilter::CompoundKind(K::Institution),
+        }
+    }
+}
+
 /// A visit as the conflict rule sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VisitFacts {

@@ -4,6 +4,7 @@
 
 use crate::auth::Caller;
 use crate::json::ApiJson;
+use crate::xlsx::Cell;
 use crate::{ApiError, AppState};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -12,7 +13,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use shezhi_domain::access::Action;
 use shezhi_domain::campaigns::form::Form;
-use shezhi_domain::campaigns::{Outcome, TargetLevel};
+use shezhi_domain::campaigns::{BuildingType, Outcome, TargetLevel};
 use shezhi_domain::people::KeyTag;
 use shezhi_domain::territory::RegionCode;
 use shezhi_store::campaigns::{
@@ -25,6 +26,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/directives", post(issue).get(list))
         .route("/api/v1/directives/{id}", get(show))
+        .route(
+            "/api/v1/directives/{id}/attachments/{file}",
+            get(directive_attachment),
+        )
         .route("/api/v1/directives/{id}/sign", post(sign))
         .route("/api/v1/directives/{id}/report", post(report))
         .route("/api/v1/directives/{id}/amend", post(amend))
@@ -35,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/campaigns/{id}/visits", post(visits))
         .route("/api/v1/campaigns/{id}/coverage", get(coverage))
         .route("/api/v1/campaigns/{id}/coverage.csv", get(coverage_csv))
+        .route("/api/v1/campaigns/{id}/coverage.xlsx", get(coverage_xlsx))
 }
 
 fn bad(code: &'static str, zh: &str, en: &str) -> ApiError {
@@ -166,6 +172,32 @@ pub async fn issue(
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct DirectiveList {
     pub items: Vec<Directive>,
+    /// Reminders to the caller's regions about directives they have not signed or reported
+    /// on in time, newest first.
+    pub notices: Vec<DirectiveNotice>,
+    /// Where the caller's own regions stand on the directives sent to them.
+    pub answers: Vec<MyAnswer>,
+}
+
+/// One of the caller's regions as a recipient of one directive (its current version).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct MyAnswer {
+    pub directive_id: i64,
+    pub region_code: String,
+    pub signed: bool,
+    pub reported: bool,
+}
+
+/// A reminder sent to a recipient region (or to its parent when it is overdue).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DirectiveNotice {
+    pub directive_id: i64,
+    /// `half_time_unsigned` (half the time gone and not signed) or `overdue` (not reported by
+    /// the deadline).
+    pub rule: String,
+    pub text_zh: String,
+    pub text_en: String,
+    pub at_ms: i64,
 }
 
 /// The scopes of the caller's bindings that may take `action`.
@@ -188,8 +220,42 @@ pub async fn list(
 ) -> Result<Json<DirectiveList>, ApiError> {
     caller.require_signed_in()?;
     let mine = scopes(&caller, &[Action::IssueDirective, Action::AnswerDirective]);
+    let answering = scopes(&caller, &[Action::AnswerDirective]);
+    let answers = s
+        .store
+        .directive_answers(&answering, 100)
+        .await?
+        .into_iter()
+        .map(|(directive_id, region_code, signed, reported)| MyAnswer {
+            directive_id,
+            region_code,
+            signed,
+            reported,
+        })
+        .collect();
+    let to: Vec<String> = answering
+        .iter()
+        .map(|sc| format!("region:{}", sc.as_str()))
+        .collect();
+    let notices = s
+        .store
+        .directive_notices(&to, 50)
+        .await?
+        .into_iter()
+        .map(
+            |(directive_id, rule, text_zh, text_en, at_ms)| DirectiveNotice {
+                directive_id,
+                rule,
+                text_zh,
+                text_en,
+                at_ms,
+            },
+        )
+        .collect();
     Ok(Json(DirectiveList {
         items: s.store.directives_for(&mine, 100).await?,
+        notices,
+        answers,
     }))
 }
 
@@ -201,6 +267,10 @@ pub struct DirectiveView {
     /// Recipients in the caller's part that have not reported on the current version
     /// (up to 500, in code order).
     pub pending: Vec<Recipient>,
+    /// Where the caller's own regions stand, for those that are recipients.
+    pub mine: Vec<Recipient>,
+    /// Whether the caller may amend or withdraw it (it is active and in their scope).
+    pub may_manage: bool,
 }
 
 async fn visible(s: &AppState, caller: &Caller, id: i64) -> Result<Directive, ApiError> {
@@ -250,11 +320,70 @@ pub async fn show(
     pending.sort_by(|a, b| a.region_code.cmp(&b.region_code));
     pending.dedup_by(|a, b| a.region_code == b.region_code);
     pending.truncate(500);
+    let mut mine = Vec::new();
+    for sc in scopes(&caller, &[Action::AnswerDirective]) {
+        // A region's own code is the first of its subtree.
+        let first = s.store.directive_recipients(id, &sc, false, "", 1).await?;
+        mine.extend(first.into_iter().filter(|r| r.region_code == sc.as_str()));
+    }
+    let may_manage =
+        directive.status == "active" && caller.grants.can(Action::IssueDirective, &region);
     Ok(Json(DirectiveView {
         progress: s.store.directive_progress(id).await?,
         directive,
         pending,
+        mine,
+        may_manage,
     }))
+}
+
+/// One attachment of a directive, as it was uploaded.
+#[utoipa::path(get, path = "/api/v1/directives/{id}/attachments/{file}", tag = "campaigns",
+    params(("id" = i64, Path, description = "Directive id"), ("file" = i64, Path, description = "Attachment id")),
+    responses((status = 200, description = "The file"), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn directive_attachment(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, file)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = super::register::record_id(&id, "指令", "directive")?;
+    let file = super::register::record_id(&file, "附件", "attachment")?;
+    visible(&s, &caller, id).await?;
+    let (name, content_type, bytes) = s
+        .store
+        .directive_attachment(id, file)
+        .await?
+        .ok_or_else(|| ApiError::not_found("附件", "attachment", &file.to_string()))?;
+    // The name travels percent-encoded (RFC 5987), so any character is safe in the header.
+    let encoded: String = name
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, safe_type(&content_type).to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename*=UTF-8''{encoded}"),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        bytes,
+    ))
+}
+
+/// The uploaded content type if it is a plain `type/subtype`, else a generic one: the
+/// value goes into a response header.
+fn safe_type(t: &str) -> &str {
+    let ok = !t.is_empty()
+        && t.len() <= 100
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/.+-".contains(&b))
+        && t.matches('/').count() == 1;
+    if ok { t } else { "application/octet-stream" }
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
@@ -404,6 +533,10 @@ pub struct CampaignIn {
     pub title: String,
     /// Only households with a resident holding this key-population tag.
     pub tag: Option<String>,
+    /// Only households living in buildings of this type: by height `high_rise` (10 floors and
+    /// more), `multi_storey` (4 to 9), `low_rise` (3 and fewer, self-built houses included),
+    /// or by the place's kind `compound`, `courtyard`, `village_group`, `institution`.
+    pub building_type: Option<String>,
     /// Full rounds planned (1 to 10).
     pub rounds: i64,
     /// The checklist: `{"questions": [{"id", "text_zh", "text_en", "type": "yes_no" | "number" |
@@ -439,12 +572,28 @@ pub async fn create(
             )
         })?),
     };
+    let building_type = match body
+        .building_type
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        None => None,
+        Some(t) => Some(BuildingType::parse(t).ok_or_else(|| {
+            bad(
+                "invalid_building_type",
+                &format!("未知的建筑类型“{t}”（可选 high_rise、multi_storey、low_rise、compound、courtyard、village_group、institution）"),
+                &format!("unknown building type {t:?} (high_rise, multi_storey, low_rise, compound, courtyard, village_group or institution)"),
+            )
+        })?),
+    };
     let form =
         Form::parse(&body.form).map_err(|e| ApiError::client(StatusCode::BAD_REQUEST, &e))?;
     let c = NewCampaign {
         title,
         region,
         tag,
+        building_type,
         rounds: body.rounds,
         form,
         created_by: caller.actor(),
@@ -803,32 +952,112 @@ pub async fn coverage_csv(
     Query(q): Query<CoverageQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let c = coverage_of(&s, &caller, &id, &q).await?;
-    let mut out = String::from(
-        "\u{feff}区划代码 code,名称 name,应访户数 total,已完成 done,未完成 remaining,待回访 revisit,发现问题 findings,走访次数 visits\r\n",
-    );
-    for r in std::iter::once(&c.region).chain(&c.children) {
-        let g = |k: &str| r.counts.get(k).copied().unwrap_or(0);
-        let name = r.name.replace('"', "\"\"");
-        out.push_str(&format!(
-            "{},\"{name}\",{},{},{},{},{},{}\r\n",
-            r.code,
-            g("total"),
-            g("done"),
-            g("total") - g("done"),
-            g("revisit"),
-            g("findings"),
-            g("visits")
-        ));
+    let mut out = String::from('\u{feff}');
+    out.push_str(&EXPORT_HEADER.join(","));
+    out.push_str("\r\n");
+    for row in export_rows(&c) {
+        let line: Vec<String> = row
+            .iter()
+            .map(|cell| match cell {
+                Cell::Text(t) if t.contains([',', '"', '\r', '\n']) => {
+                    format!("\"{}\"", t.replace('"', "\"\""))
+                }
+                Cell::Text(t) => t.clone(),
+                Cell::Int(n) => n.to_string(),
+                Cell::Share(v) => format!("{:.4}", v),
+                Cell::Empty => String::new(),
+            })
+            .collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
     }
-    let file = format!(
-        "attachment; filename=\"coverage-{}-round{}.csv\"",
-        c.campaign, c.round
+    Ok(download(
+        &c,
+        "csv",
+        "text/csv; charset=utf-8",
+        out.into_bytes(),
+    ))
+}
+
+/// The coverage of a campaign's round as an Excel workbook (`.xlsx`): the region and each
+/// child region, one row each, with the completion rate as a percentage.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/coverage.xlsx", tag = "campaigns", params(("id" = i64, Path, description = "Campaign id"), CoverageQuery),
+    responses((status = 200, description = "An Excel workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn coverage_xlsx(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<CoverageQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let c = coverage_of(&s, &caller, &id, &q).await?;
+    let sheet = format!("第{}轮 round {}", c.round, c.round);
+    let bytes = crate::xlsx::workbook(
+        &sheet,
+        &EXPORT_HEADER,
+        &export_rows(&c),
+        &[18, 24, 12, 12, 12, 12, 12, 12, 12],
     );
-    Ok((
+    Ok(download(
+        &c,
+        "xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        bytes,
+    ))
+}
+
+const EXPORT_HEADER: [&str; 9] = [
+    "区划代码 code",
+    "名称 name",
+    "应访户数 total",
+    "已完成 done",
+    "未完成 remaining",
+    "完成率 coverage",
+    "待回访 revisit",
+    "发现问题 findings",
+    "走访次数 visits",
+];
+
+/// The export's rows: the region first, then its children.
+fn export_rows(c: &Coverage) -> Vec<Vec<Cell>> {
+    std::iter::once(&c.region)
+        .chain(&c.children)
+        .map(|r| {
+            let g = |k: &str| r.counts.get(k).copied().unwrap_or(0);
+            let (total, done) = (g("total"), g("done"));
+            vec![
+                Cell::Text(r.code.clone()),
+                Cell::Text(r.name.clone()),
+                Cell::Int(total),
+                Cell::Int(done),
+                Cell::Int(total - done),
+                if total > 0 {
+                    Cell::Share(done as f64 / total as f64)
+                } else {
+                    Cell::Empty
+                },
+                Cell::Int(g("revisit")),
+                Cell::Int(g("findings")),
+                Cell::Int(g("visits")),
+            ]
+        })
+        .collect()
+}
+
+fn download(
+    c: &Coverage,
+    ext: &str,
+    content_type: &'static str,
+    body: Vec<u8>,
+) -> impl IntoResponse + use<> {
+    let file = format!(
+        "attachment; filename=\"coverage-{}-{}-round{}.{ext}\"",
+        c.campaign, c.region.code, c.round
+    );
+    (
         [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_TYPE, content_type.to_string()),
             (header::CONTENT_DISPOSITION, file),
         ],
-        out,
-    ))
+        body,
+    )
 }

@@ -20,6 +20,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("desk.js", JS, include_str!("../../web/desk.js")),
     ("field.js", JS, include_str!("../../web/field.js")),
     ("resident.js", JS, include_str!("../../web/resident.js")),
+    ("directives.js", JS, include_str!("../../web/directives.js")),
 ];
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
@@ -33,6 +34,7 @@ const PAGES: &[(&str, &str)] = &[
     ("/", "home.js"),
     ("/command", "command.js"),
     ("/desk", "desk.js"),
+    ("/directives", "directives.js"),
     ("/field", "field.js"),
     ("/resident", "resident.js"),
 ];

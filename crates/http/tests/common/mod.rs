@@ -119,6 +119,19 @@ pub async fn send(
     uri: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
+    let (status, _, bytes) = send_raw(app, method, uri, body).await;
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, body)
+}
+
+/// The same, answering the status, the headers and the body's bytes as they came.
+pub async fn send_raw(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
     let mut req = Request::builder().method(method).uri(uri);
     if body.is_some() {
         req = req.header("content-type", "application/json");
@@ -131,11 +144,9 @@ pub async fn send(
         .oneshot(req)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let status = resp.status();
+    let (status, headers) = (resp.status(), resp.headers().clone());
     let bytes = to_bytes(resp.into_body(), 64 << 20)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let body = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-    (status, body)
+    (status, headers, bytes.to_vec())
 }

@@ -118,6 +118,7 @@ pub async fn run(
         title: "全市燃气安全入户排查".into(),
         region: city.clone(),
         tag: None,
+        building_type: None,
         rounds: 3,
         form: form()?,
         created_by: "user:bench".into(),

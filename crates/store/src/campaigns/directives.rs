@@ -68,6 +68,7 @@ pub struct LevelProgress {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Recipient {
     pub region_code: String,
+    pub name: String,
     pub level: String,
     pub signed: bool,
     pub signed_at_ms: Option<i64>,
@@ -309,6 +310,45 @@ impl Store {
         })
     }
 
+    /// Where each of `regions` stands on the directives sent to it (active or not), newest
+    /// directive first: (directive id, region, signed, reported) for the current versions.
+    pub async fn directive_answers(
+        &self,
+        regions: &[RegionCode],
+        limit: i64,
+    ) -> Result<Vec<(i64, String, bool, bool)>, StoreError> {
+        let mut out = Vec::new();
+        for region in regions {
+            let rows = with_pool!(self, p => {
+                sqlx::query("SELECT r.directive_id, r.region_code, r.signed_version = d.version, r.reported_version = d.version \
+                             FROM directive_recipients r JOIN directives d ON d.id = r.directive_id \
+                             WHERE r.region_code = $1 ORDER BY r.directive_id DESC LIMIT $2")
+                    .bind(region.as_str()).bind(limit).fetch_all(p).await?
+                    .iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+                    .collect::<Result<Vec<_>, sqlx::Error>>()?
+            });
+            out.extend(rows);
+        }
+        out.sort_by_key(|a| std::cmp::Reverse(a.0));
+        Ok(out)
+    }
+
+    /// One attachment of a directive: (name, content type, bytes).
+    pub async fn directive_attachment(
+        &self,
+        id: i64,
+        file: i64,
+    ) -> Result<Option<(String, String, Vec<u8>)>, StoreError> {
+        with_pool!(self, p => {
+            let row = sqlx::query("SELECT name, content_type, bytes FROM directive_attachments WHERE directive_id = $1 AND id = $2")
+                .bind(id).bind(file).fetch_optional(p).await?;
+            Ok(match row {
+                Some(r) => Some((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)),
+                None => None,
+            })
+        })
+    }
+
     /// Signed and reported counts per level, for the current version.
     pub async fn directive_progress(&self, id: i64) -> Result<Vec<LevelProgress>, StoreError> {
         with_pool!(self, p => {
@@ -343,13 +383,13 @@ impl Store {
             format!("{after}\u{1}")
         };
         with_pool!(self, p => {
-            let sql = format!("SELECT r.region_code, r.level, r.signed_version = d.version, r.signed_at_ms, r.reported_version = d.version, r.reported_at_ms, r.report \
-                               FROM directive_recipients r JOIN directives d ON d.id = r.directive_id \
+            let sql = format!("SELECT r.region_code, r.level, r.signed_version = d.version, r.signed_at_ms, r.reported_version = d.version, r.reported_at_ms, r.report, g.name \
+                               FROM directive_recipients r JOIN directives d ON d.id = r.directive_id JOIN regions g ON g.code = r.region_code \
                                WHERE r.directive_id = $1 AND r.region_code >= $2 AND r.region_code < $3 {} ORDER BY r.region_code LIMIT $4",
                               if pending_only { "AND r.reported_version < d.version" } else { "" });
             Ok(sqlx::query(&sql).bind(id).bind(lo).bind(hi).bind(limit).fetch_all(p).await?
                 .iter().map(|r| Ok(Recipient {
-                    region_code: r.try_get(0)?, level: r.try_get(1)?, signed: r.try_get(2)?, signed_at_ms: r.try_get(3)?,
+                    region_code: r.try_get(0)?, name: r.try_get(7)?, level: r.try_get(1)?, signed: r.try_get(2)?, signed_at_ms: r.try_get(3)?,
                     reported: r.try_get(4)?, reported_at_ms: r.try_get(5)?, report: r.try_get(6)?,
                 })).collect::<Result<Vec<_>, sqlx::Error>>()?)
         })

@@ -7,7 +7,9 @@ use crate::StoreError;
 use crate::access::audit::{AuditNote, audit_append};
 use crate::backend::{Store, with_pool};
 use shezhi_domain::campaigns::form::Form;
-use shezhi_domain::campaigns::{Outcome, VisitFacts, revisit_due, stands};
+use shezhi_domain::campaigns::{
+    BuildingFilter, BuildingType, Outcome, VisitFacts, revisit_due, stands,
+};
 use shezhi_domain::people::KeyTag;
 use shezhi_domain::territory::{Level, RegionCode};
 use shezhi_domain::{Bilingual, ErrorText};
@@ -20,6 +22,8 @@ pub struct NewCampaign {
     pub region: RegionCode,
     /// Only households with a resident holding this tag.
     pub tag: Option<KeyTag>,
+    /// Only households living in buildings of this type.
+    pub building_type: Option<BuildingType>,
     pub rounds: i64,
     pub form: Form,
     pub created_by: String,
@@ -32,6 +36,7 @@ pub struct Campaign {
     pub title: String,
     pub region_code: String,
     pub tag: Option<String>,
+    pub building_type: Option<String>,
     pub rounds: i64,
     pub current_round: i64,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
@@ -89,7 +94,7 @@ pub enum VisitResult {
     },
 }
 
-const CAMPAIGN_COLUMNS: &str = "id, title, region_code, tag, rounds, current_round, form, created_by, created_at_ms, households";
+const CAMPAIGN_COLUMNS: &str = "id, title, region_code, tag, rounds, current_round, form, created_by, created_at_ms, households, building_type";
 const METRICS: [&str; 5] = ["total", "done", "revisit", "findings", "visits"];
 
 fn campaign_row<R: Row>(r: &R) -> Result<Campaign, sqlx::Error>
@@ -111,6 +116,7 @@ where
         created_by: r.try_get(7)?,
         created_at_ms: r.try_get(8)?,
         households: r.try_get(9)?,
+        building_type: r.try_get(10)?,
     })
 }
 
@@ -199,10 +205,10 @@ impl Store {
         let form = serde_json::to_string(&c.form).unwrap_or_default();
         with_pool!(self, p, DB => {
             let mut tx = p.begin().await?;
-            let id: i64 = sqlx::query("INSERT INTO campaigns (title, region_code, tag, rounds, current_round, form, created_by, created_at_ms, households) \
-                                       VALUES ($1, $2, $3, $4, 1, $5, $6, $7, 0) RETURNING id")
+            let id: i64 = sqlx::query("INSERT INTO campaigns (title, region_code, tag, rounds, current_round, form, created_by, created_at_ms, households, building_type) \
+                                       VALUES ($1, $2, $3, $4, 1, $5, $6, $7, 0, $8) RETURNING id")
                 .bind(&c.title).bind(c.region.as_str()).bind(c.tag.map(|t| t.as_str())).bind(c.rounds).bind(&form)
-                .bind(&c.created_by).bind(now_ms).fetch_one(&mut *tx).await?.try_get(0)?;
+                .bind(&c.created_by).bind(now_ms).bind(c.building_type.map(|b| b.as_str())).fetch_one(&mut *tx).await?.try_get(0)?;
             let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO campaign_tasks (campaign_id, household_id, cell_code, round, status) SELECT ");
             qb.push_bind(id).push(", h.id, h.cell_code, 1, 'pending' FROM households h WHERE h.cell_code >= ").push_bind(lo.clone())
                 .push(" AND h.cell_code < ").push_bind(hi.clone()).push(" AND h.status = 'active'");
@@ -210,6 +216,18 @@ impl Store {
                 qb.push(" AND h.id IN (SELECT r.household_id FROM resident_tags t JOIN residents r ON r.id = t.resident_id WHERE t.tag = ")
                     .push_bind(tag.as_str()).push(" AND t.cleared_on IS NULL AND r.status = 'present' AND t.cell_code >= ").push_bind(lo.clone())
                     .push(" AND t.cell_code < ").push_bind(hi.clone()).push(")");
+            }
+            if let Some(kind) = c.building_type {
+                qb.push(" AND EXISTS (SELECT 1 FROM rooms r JOIN buildings b ON b.id = r.building_id");
+                match kind.filter() {
+                    BuildingFilter::Floors(min, max) => {
+                        qb.push(" WHERE b.floors >= ").push_bind(min).push(" AND b.floors <= ").push_bind(max);
+                    }
+                    BuildingFilter::CompoundKind(k) => {
+                        qb.push(" JOIN compounds c ON c.id = b.compound_id WHERE c.kind = ").push_bind(k.as_str());
+                    }
+                }
+                qb.push(" AND r.id = h.room_id)");
             }
             let n = qb.build().execute(&mut *tx).await?.rows_affected() as i64;
             if n == 0 {
@@ -227,7 +245,7 @@ impl Store {
             let note = AuditNote {
                 at_ms: now_ms, actor: c.created_by.clone(), action: "campaign_created".into(), target: format!("campaign:{id}"),
                 region_code: Some(c.region.as_str().into()), ip: ip.map(Into::into),
-                detail: serde_json::json!({"title": c.title, "tag": c.tag, "rounds": c.rounds, "households": n}),
+                detail: serde_json::json!({"title": c.title, "tag": c.tag, "building_type": c.building_type, "rounds": c.rounds, "households": n}),
             };
             audit_append!(tx, note);
             tx.commit().await?;
