@@ -229,20 +229,36 @@ export async function run(ctx) {
   });
 
   await journey('grid-worker-visits-households-offline', async () => {
-    // The community makes a campaign for its households.
+    // The community makes a campaign for its households on its campaigns page, with a
+    // checklist whose second question is asked only after a "yes" to the first.
     const staff = await (await newDesktop(browser)).newPage();
-    const session = await signIn(staff, base, 'shequ');
-    const form = { questions: [
-      { id: 'gas', text_zh: '是否使用瓶装燃气', text_en: 'Bottled gas?', type: 'yes_no', required: true },
-      { id: 'cylinders', text_zh: '气瓶数量', text_en: 'Cylinders', type: 'number', min: 1, max: 20, required: true, when: { question: 'gas', equals: true } },
-      { id: 'alarm', text_zh: '是否安装燃气报警器', text_en: 'Gas alarm fitted?', type: 'yes_no', required: true },
-    ] };
-    const made = await staff.request.post(`${base}/api/v1/campaigns`, {
-      headers: { 'X-CSRF-Token': session.csrf_token },
-      data: { region: '510104018001', title: '燃气安全入户排查', rounds: 3, form },
-    });
-    if (made.status() !== 201) throw new Error(`campaign: HTTP ${made.status()} ${await made.text()}`);
-    const { id: campaign } = await made.json();
+    await signIn(staff, base, 'shequ');
+    await staff.goto(`${base}/campaigns#/new`);
+    await staff.locator('#new-campaign').waitFor({ timeout: WAIT });
+    await staff.fill('#new-title', '燃气安全入户排查');
+    const question = (i) => staff.locator(`#questions li[data-question="${i}"]`);
+    await question(0).locator('.q-text').fill('是否使用瓶装燃气');
+    await staff.click('#add-question');
+    await question(1).locator('.q-text').fill('气瓶数量');
+    await question(1).locator('.q-type').selectOption('number');
+    await question(1).locator('.q-min').fill('1');
+    await question(1).locator('.q-max').fill('20');
+    await question(1).locator('.q-when').selectOption({ label: '是否使用瓶装燃气' });
+    await staff.click('#add-question');
+    await question(2).locator('.q-text').fill('是否安装燃气报警器');
+    await shot(staff, 'campaign-organiser', 'new-campaign');
+    await staff.click('#new-submit');
+    await staff.locator('#coverage').waitFor({ timeout: WAIT });
+    const campaign = Number((/#\/c\/(\d+)/.exec(staff.url()) || [])[1]);
+    const listed = (await (await staff.request.get(`${base}/api/v1/campaigns`)).json()).items.find((c) => c.id === campaign);
+    if (!listed || listed.households < 2) throw new Error(`the new campaign: ${JSON.stringify(listed)}`);
+    const qid = Object.fromEntries(listed.form.questions.map((q) => [q.text_zh, q.id]));
+    const [gas, cylinders, alarm] = ['是否使用瓶装燃气', '气瓶数量', '是否安装燃气报警器'].map((k) => qid[k]);
+    if (!gas || !cylinders || !alarm || listed.form.questions[1].when?.question !== gas) {
+      throw new Error(`the checklist as made: ${JSON.stringify(listed.form)}`);
+    }
+    const total = await staff.evaluate(() => Number(document.querySelector('#coverage tr[data-region="510104018001"]')?.dataset.total));
+    if (total !== listed.households) throw new Error(`the page shows ${total} households of ${listed.households}`);
 
     // The grid worker opens the page once with a signal, so that it is kept on the phone.
     const phone = await newPhone(browser, here);
@@ -263,10 +279,10 @@ export async function run(ctx) {
     const first = await items.nth(0).getAttribute('data-household');
     const second = await items.nth(1).getAttribute('data-household');
     await items.nth(0).locator('[data-record]').click();
-    await page.check('#visit-form [data-question="gas"] input[value="true"]');
-    await page.fill('#visit-form [data-question="cylinders"] input', '2');
-    await page.locator('#visit-form [data-question="cylinders"] input').press('Tab');
-    await page.check('#visit-form [data-question="alarm"] input[value="false"]');
+    await page.check(`#visit-form [data-question="${gas}"] input[value="true"]`);
+    await page.fill(`#visit-form [data-question="${cylinders}"] input`, '2');
+    await page.locator(`#visit-form [data-question="${cylinders}"] input`).press('Tab');
+    await page.check(`#visit-form [data-question="${alarm}"] input[value="false"]`);
     await page.fill('#visit-finding', '气瓶放在卧室，已提醒移至通风处');
     await page.click('#visit-save');
     await page.waitForFunction(() => document.querySelector('#sync-status')?.dataset.pending === '1', null, { timeout: WAIT });
@@ -291,14 +307,19 @@ export async function run(ctx) {
     const cov = await (await staff.request.get(`${base}/api/v1/campaigns/${campaign}/coverage?region=510104018001`)).json();
     const c = cov.region.counts;
     if (c.done !== 1 || c.revisit !== 1 || c.findings !== 1 || c.visits !== 2) throw new Error(`coverage after sync: ${JSON.stringify(c)}`);
+    // The organiser's open page shows the grid's progress on its own.
+    await staff.waitForFunction((g) => document.querySelector(`#coverage tr[data-region="${g}"]`)?.dataset.done === '1', GRID, { timeout: WAIT });
+    await shot(staff, 'campaign-organiser', 'coverage-after-sync');
+    const book = await staff.request.get(`${base}${await staff.locator('#export-xlsx').getAttribute('href')}`);
+    if (book.status() !== 200 || (await book.body()).subarray(0, 2).toString() !== 'PK') throw new Error(`the Excel export: HTTP ${book.status()}`);
     const csv = await staff.request.get(`${base}/api/v1/campaigns/${campaign}/coverage.csv?region=510104018001`);
     if (!(await csv.text()).includes('510104018001001,')) throw new Error('the coverage export lacks the grid');
     // The district's command centre shows the campaign's coverage of its streets.
     await command.reload();
     await command.waitForFunction(() => document.querySelector('#coverage tr[data-region="510104018000"]'), null, { timeout: WAIT });
     const xlsx = await command.request.get(`${base}${await command.locator('#coverage-xlsx').getAttribute('href')}`);
-    const book = await xlsx.body();
-    if (xlsx.status() !== 200 || book.subarray(0, 2).toString() !== 'PK') throw new Error(`the Excel export: HTTP ${xlsx.status()}`);
+    const workbook = await xlsx.body();
+    if (xlsx.status() !== 200 || workbook.subarray(0, 2).toString() !== 'PK') throw new Error(`the Excel export: HTTP ${xlsx.status()}`);
     await shot(command, 'command-centre', 'campaign-coverage');
   });
 

@@ -4,7 +4,7 @@
 
 const STRINGS = {
   zh: {
-    brand: '社智在线', home: '首页', command: '指挥中心', desk: '案件工作台', directives: '指令', field: '网格员', resident: '居民诉求',
+    brand: '社智在线', home: '首页', command: '指挥中心', desk: '案件工作台', directives: '指令', campaigns: '入户排查', field: '网格员', resident: '居民诉求',
     territory: '区域与户籍', signOut: '退出', signIn: '登录', switchLang: '切换语言：中文 / English',
     dismiss: '关闭', loading: '加载中…', none: '无', more: '加载更多', back: '返回', save: '提交', cancel: '取消',
     networkError: '无法连接服务器，请检查网络后重试。', httpError: '服务器返回错误（HTTP {status}）。',
@@ -40,7 +40,7 @@ const STRINGS = {
     },
   },
   en: {
-    brand: 'shezhi', home: 'Home', command: 'Command centre', desk: 'Case desk', directives: 'Directives', field: 'Grid worker', resident: 'Residents',
+    brand: 'shezhi', home: 'Home', command: 'Command centre', desk: 'Case desk', directives: 'Directives', campaigns: 'Campaigns', field: 'Grid worker', resident: 'Residents',
     territory: 'Territory', signOut: 'Sign out', signIn: 'Sign in', switchLang: 'Switch language: 中文 / English',
     dismiss: 'Dismiss', loading: 'Loading…', none: 'None', more: 'Load more', back: 'Back', save: 'Submit', cancel: 'Cancel',
     networkError: 'Cannot reach the server. Check the network and try again.',
@@ -226,6 +226,7 @@ const PAGES = [
   ['command', '/command', ['command', 'admin', 'street_staff']],
   ['desk', '/desk', ['community_staff', 'street_staff', 'unit_staff', 'command', 'admin', 'mediator']],
   ['directives', '/directives', ['grid_worker', 'community_staff', 'street_staff', 'command']],
+  ['campaigns', '/campaigns', ['community_staff', 'street_staff', 'command']],
   ['field', '/field', ['grid_worker']],
   ['resident', '/resident', null],
   ['territory', '/territory', null],

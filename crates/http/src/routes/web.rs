@@ -21,6 +21,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("field.js", JS, include_str!("../../web/field.js")),
     ("resident.js", JS, include_str!("../../web/resident.js")),
     ("directives.js", JS, include_str!("../../web/directives.js")),
+    ("campaigns.js", JS, include_str!("../../web/campaigns.js")),
 ];
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
@@ -35,6 +36,7 @@ const PAGES: &[(&str, &str)] = &[
     ("/command", "command.js"),
     ("/desk", "desk.js"),
     ("/directives", "directives.js"),
+    ("/campaigns", "campaigns.js"),
     ("/field", "field.js"),
     ("/resident", "resident.js"),
 ];

@@ -458,19 +458,23 @@ impl Writer {
             Writer::Sqlite(mut c, _) => {
                 // Let the sorter use a second core for the index builds.
                 sqlx::query("PRAGMA threads = 2").execute(&mut *c).await?;
-                for sql in &creates {
-                    sqlx::query(sql).execute(&mut *c).await?;
-                }
                 // Sampled statistics, so the planner can choose between the name and the region
                 // index of a search.
-                for sql in [
+                let tail = [
                     "PRAGMA analysis_limit = 1000",
                     "ANALYZE",
                     "PRAGMA cache_size = -2000",
                     "PRAGMA temp_store = DEFAULT",
                     "PRAGMA threads = 0",
-                ] {
+                ];
+                for sql in creates.iter().map(String::as_str).chain(tail) {
+                    let t = Instant::now();
                     sqlx::query(sql).execute(&mut *c).await?;
+                    tracing::info!(
+                        sql,
+                        seconds = t.elapsed().as_secs_f64(),
+                        "register load: finishing"
+                    );
                 }
             }
             Writer::Postgres(mut c) => {
