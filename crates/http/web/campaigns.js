@@ -22,10 +22,6 @@ addStrings({
       high_rise: '高层住宅（10层及以上）', multi_storey: '多层住宅（4至9层）', low_rise: '低层及自建房（3层及以下）',
       compound: '小区', courtyard: '院落', village_group: '村民小组', institution: '单位宿舍',
     },
-    tags: {
-      elderly_alone: '独居老人', over_80: '高龄老人', disabled: '残疾人', low_income: '低保对象', left_behind_child: '留守儿童',
-      severe_mental_disorder: '严重精神障碍患者', community_correction: '社区矫正对象', veteran: '退役军人', pregnant: '孕产妇',
-    },
     live: '每 10 秒自动刷新',
   },
   en: {
@@ -43,11 +39,6 @@ addStrings({
     buildings: {
       high_rise: 'High-rise (10+ floors)', multi_storey: 'Multi-storey (4–9 floors)', low_rise: 'Low-rise and self-built (1–3 floors)',
       compound: 'Compounds', courtyard: 'Courtyards', village_group: 'Village groups', institution: 'Institution dormitories',
-    },
-    tags: {
-      elderly_alone: 'Elderly living alone', over_80: 'Over 80', disabled: 'Disabled', low_income: 'Low income (dibao)',
-      left_behind_child: 'Left-behind child', severe_mental_disorder: 'Severe mental disorder',
-      community_correction: 'Community correction', veteran: 'Veteran', pregnant: 'Pregnant',
     },
     live: 'Refreshes every 10 s',
   },

@@ -34,6 +34,10 @@ const STRINGS = {
       reporter: '诉求人', level_staff: '当前层级', supervisor: '上级', lead_unit: '主办单位', assist_unit: '协办单位',
       grid_worker: '本网格网格员', local_community: '属地社区', system: '系统',
     },
+    tags: {
+      elderly_alone: '独居老人', over_80: '高龄老人', disabled: '残疾人', low_income: '低保对象', left_behind_child: '留守儿童',
+      severe_mental_disorder: '严重精神障碍患者', community_correction: '社区矫正对象', veteran: '退役军人', pregnant: '孕产妇',
+    },
     roles: {
       resident: '居民', grid_worker: '网格员', community_staff: '社区工作者', street_staff: '街道工作人员',
       unit_staff: '部门工作人员', command: '指挥中心', mediator: '调解员', admin: '管理员',
@@ -70,6 +74,11 @@ const STRINGS = {
     capacities: {
       reporter: 'Reporter', level_staff: 'Current level', supervisor: 'Supervisor', lead_unit: 'Lead unit',
       assist_unit: 'Assisting unit', grid_worker: 'Grid worker here', local_community: 'Community of the place', system: 'System',
+    },
+    tags: {
+      elderly_alone: 'Elderly living alone', over_80: 'Over 80', disabled: 'Disabled', low_income: 'Low income (dibao)',
+      left_behind_child: 'Left-behind child', severe_mental_disorder: 'Severe mental disorder',
+      community_correction: 'Community correction', veteran: 'Veteran', pregnant: 'Pregnant',
     },
     roles: {
       resident: 'Resident', grid_worker: 'Grid worker', community_staff: 'Community staff', street_staff: 'Street staff',

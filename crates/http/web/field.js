@@ -14,10 +14,6 @@ addStrings({
     noPlace: '请先确定位置', address: '地址描述', addressHint: '如：3栋1单元门口', solved: '已当场处置（自行处置）',
     solvedWhat: '处置情况', solvedHint: '如：已劝离并清理楼道', submit: '上报', made: '已上报，编号 {number}',
     madeSolved: '已上报并自行处置结案，编号 {number}', duplicates: '附近可能有相同问题：', keyPeople: '重点人群户',
-    tags: {
-      elderly_alone: '独居老人', over_80: '高龄老人', disabled: '残疾人', low_income: '低保对象', left_behind_child: '留守儿童',
-      severe_mental_disorder: '严重精神障碍患者', community_correction: '社区矫正对象', veteran: '退役军人', pregnant: '孕产妇',
-    },
     members: '{n} 人', noPeople: '暂无此类人员', locating: '定位中…', geoFailed: '无法获取定位，请在地图上点选',
     residentsOf: '{tag}（{n}）', solveHere: '自行处置', why: '原因（如：需社区协调物业）',
     visits: '入户排查', noCampaign: '暂无排查任务', round: '第 {n} 轮', record: '登记走访', outcome: '走访结果',
@@ -36,11 +32,6 @@ addStrings({
     solved: 'Solved on the spot', solvedWhat: 'What was done', solvedHint: 'e.g. asked them to leave and cleared the stairwell',
     submit: 'Report', made: 'Reported as {number}', madeSolved: 'Reported and closed as solved on the spot: {number}',
     duplicates: 'Possibly the same problem nearby:', keyPeople: 'Key people',
-    tags: {
-      elderly_alone: 'Elderly living alone', over_80: 'Over 80', disabled: 'Disabled', low_income: 'Low income (dibao)',
-      left_behind_child: 'Left-behind child', severe_mental_disorder: 'Severe mental disorder',
-      community_correction: 'Community correction', veteran: 'Veteran', pregnant: 'Pregnant',
-    },
     members: '{n} people', noPeople: 'Nobody with this tag', locating: 'Locating…', geoFailed: 'No location; pick the place on the map',
     residentsOf: '{tag} ({n})', solveHere: 'Solve on the spot', why: 'Why (e.g. the property company must be involved)',
     visits: 'Household visits', noCampaign: 'No campaign', round: 'Round {n}', record: 'Record a visit', outcome: 'Outcome',
