@@ -167,20 +167,9 @@ macro_rules! step_in_tx {
             .bind(input.note.trim()).bind(plan.detail.to_string())
             .execute(&mut *$tx).await?;
         $crate::cases::plan::run_stmts!($tx, plan.stmts);
-        $crate::cases::counters::apply_case_counts!($db, plan.counts, $tx);
         for p in &input.photos {
             $crate::cases::intake::insert_photo!($tx, id, plan.event_seq, p, now);
         }
-        let note = $crate::access::audit::AuditNote {
-            at_ms: now,
-            actor: input.actor.clone(),
-            action: format!("case.{step}"),
-            target: format!("case:{id}"),
-            region_code: Some(row.cell.clone()),
-            ip: input.ip.clone(),
-            detail: serde_json::json!({"number": row.number, "note": input.note.trim(), "step": plan.detail}),
-        };
-        $crate::access::audit::audit_append!($tx, note);
         // Reports merged into this case follow it: their reporters hear when it is done.
         if plan.next.stage == shezhi_domain::cases::Stage::Closed && plan.next.stage != row.state.stage {
             let children = sqlx::query("SELECT id, number, reporter FROM cases WHERE merged_into = $1")
@@ -201,6 +190,19 @@ macro_rules! step_in_tx {
                 }
             }
         }
+        // The rows every step shares (the counters of the city and its district, the audit
+        // chain's head) come last, so that each is held only until the commit.
+        $crate::cases::counters::apply_case_counts!($db, plan.counts, $tx);
+        let note = $crate::access::audit::AuditNote {
+            at_ms: now,
+            actor: input.actor.clone(),
+            action: format!("case.{step}"),
+            target: format!("case:{id}"),
+            region_code: Some(row.cell.clone()),
+            ip: input.ip.clone(),
+            detail: serde_json::json!({"number": row.number, "note": input.note.trim(), "step": plan.detail}),
+        };
+        $crate::access::audit::audit_append!($tx, note);
         plan
     }};
 }
