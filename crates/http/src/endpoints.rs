@@ -143,6 +143,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "/api/v1/directives/{id}/attachments/{file}",
         SignedIn,
     ),
+    ep("get", "/api/v1/directives/{id}/recipients", SignedIn),
     ep(
         "post",
         "/api/v1/directives/{id}/sign",

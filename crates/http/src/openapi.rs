@@ -24,7 +24,7 @@ use utoipa::OpenApi;
         catalogue::categories, catalogue::put_category, catalogue::units,
         command::overview, command::indicators, command::board, command::notifications,
         campaigns::issue, campaigns::list, campaigns::show, campaigns::sign, campaigns::report, campaigns::amend, campaigns::withdraw,
-        campaigns::create, campaigns::campaigns, campaigns::next_round, campaigns::tasks, campaigns::visits, campaigns::coverage, campaigns::coverage_csv, campaigns::coverage_xlsx, campaigns::directive_attachment,
+        campaigns::create, campaigns::campaigns, campaigns::next_round, campaigns::tasks, campaigns::visits, campaigns::coverage, campaigns::coverage_csv, campaigns::coverage_xlsx, campaigns::directive_attachment, campaigns::recipients,
     ),
     tags(
         (name = "territory", description = "Regions, grids and micro-grids; point lookup"),

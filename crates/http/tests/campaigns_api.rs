@@ -149,6 +149,56 @@ async fn directives_and_campaigns_over_http(store: Store) {
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
 
+    // The issuer pages through everyone that has not reported: the grid that reported is
+    // not among them, each recipient comes once, and a grid worker sees only their own grid.
+    let (_, issued) = send(&street, "GET", &format!("/api/v1/directives/{id}"), None).await;
+    let total = issued["directive"]["recipients"]
+        .as_i64()
+        .unwrap_or_default();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut cursor = String::new();
+    loop {
+        let uri = format!("/api/v1/directives/{id}/recipients?limit=7&cursor={cursor}");
+        let (s, b) = send(&street, "GET", &uri, None).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        for r in b["items"].as_array().into_iter().flatten() {
+            assert!(
+                seen.insert(r["region_code"].as_str().unwrap_or_default().to_string()),
+                "{r}"
+            );
+            assert_eq!(r["reported"], false, "{r}");
+        }
+        match b["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len() as i64, total - 1);
+    assert!(!seen.contains(GRID) && seen.contains(COMMUNITY));
+    let (_, b) = send(
+        &wangge,
+        "GET",
+        &format!("/api/v1/directives/{id}/recipients?pending=false"),
+        None,
+    )
+    .await;
+    let codes: Vec<&str> = b["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["region_code"].as_str())
+        .collect();
+    assert_eq!(codes, [GRID], "{b}");
+    let (s, b) = send(
+        &street,
+        "GET",
+        &format!("/api/v1/directives/{id}/recipients?limit=0"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_error(&b, "invalid_limit");
+
     // Each side sees where it stands: the community its own answer, the street that it may
     // amend; the attachment comes back as it was sent.
     let (_, b) = send(&shequ, "GET", "/api/v1/directives", None).await;

@@ -13,7 +13,7 @@ addStrings({
     issuer: '下发单位', title: '标题', content: '内容', deadline: '反馈截止', levelsQ: '下发到（可多选）', attachments: '附件',
     submitIssue: '下发', issued: '已下发给 {n} 个单位', version: '第 {n} 版', active: '执行中', withdrawn: '已撤回',
     progress: '落实进度', level: '层级', recipients: '接收', signed: '已签收', reported: '已反馈',
-    unsigned: '未签收', unreported: '已签收未反馈', allDone: '全部已反馈', tooMany: '（仅列出前 {n} 个）',
+    unsigned: '未签收', unreported: '已签收未反馈', allDone: '全部已反馈', 
     mine: '本单位', sign: '签收', report: '反馈落实情况', reportText: '落实情况', sendReport: '提交反馈',
     stateUnsigned: '待签收', stateSigned: '已签收待反馈', stateReported: '已反馈', signedOk: '已签收第 {n} 版', reportedOk: '已反馈',
     amend: '修改指令', amendHint: '修改后各单位须重新签收', amended: '已修改为第 {n} 版', withdraw: '撤回指令', reason: '撤回原因',
@@ -27,7 +27,7 @@ addStrings({
     levelsQ: 'Send to (any number)', attachments: 'Attachments', submitIssue: 'Issue', issued: 'Sent to {n} recipients',
     version: 'version {n}', active: 'Active', withdrawn: 'Withdrawn', progress: 'Progress', level: 'Level',
     recipients: 'Recipients', signed: 'Signed', reported: 'Reported', unsigned: 'Not signed', unreported: 'Signed, not reported',
-    allDone: 'Everyone has reported', tooMany: '(first {n} shown)', mine: 'Your region', sign: 'Sign for it',
+    allDone: 'Everyone has reported',  mine: 'Your region', sign: 'Sign for it',
     report: 'Report back', reportText: 'What was done', sendReport: 'Send the report', stateUnsigned: 'To sign',
     stateSigned: 'Signed, to report', stateReported: 'Reported', signedOk: 'Signed version {n}', reportedOk: 'Reported',
     amend: 'Amend', amendHint: 'Every recipient must sign the amended version again', amended: 'Amended: version {n}',
@@ -139,7 +139,7 @@ function drawMain() {
         pendingList('pending-unsigned', t('unsigned'), unsigned),
         pendingList('pending-unreported', t('unreported'), unreported))
       : el('p', { class: 'muted', id: 'all-reported' }, t('allDone')),
-    v.pending.length >= 500 ? el('p', { class: 'muted small' }, t('tooMany', { n: 500 })) : null,
+    state.more && !state.extraDone ? el('button', { type: 'button', class: 'btn', id: 'more-pending', onclick: (e) => act(e.target, morePending) }, t('more')) : null,
     v.may_manage ? manageForms(d) : null);
 }
 
@@ -200,6 +200,15 @@ function manageForms(d) {
       });
     } }, el('h3', {}, t('withdraw')), el('label', { class: 'field' }, t('reason'), reason),
     el('button', { type: 'submit', class: 'btn', id: 'withdraw-submit' }, t('withdraw'))));
+}
+
+/** Fetches the next page of recipients that have not reported. */
+async function morePending() {
+  const after = state.extra.length ? state.extra[state.extra.length - 1].region_code : state.more;
+  const page = await api.get(`/api/v1/directives/${state.id}/recipients?limit=500&cursor=${after}`);
+  state.extra = state.extra.concat(page.items);
+  state.extraDone = !page.next_cursor;
+  return null;
 }
 
 /** Runs one step with its button disabled, then shows its outcome and reloads. */
@@ -305,6 +314,15 @@ async function openDirective(id) {
   const before = state.view?.directive;
   state.view = await api.get(`/api/v1/directives/${id}`);
   const now = state.view.directive;
+  // The view lists the first 500; the rest come a page at a time, in code order.
+  state.more = state.view.pending.length >= 500 ? state.view.pending[state.view.pending.length - 1].region_code : null;
+  if (before?.id === now.id && before.version === now.version && state.extra?.length) {
+    const have = new Set(state.view.pending.map((r) => r.region_code));
+    state.view.pending = state.view.pending.concat(state.extra.filter((r) => !have.has(r.region_code)));
+  } else {
+    state.extra = [];
+    state.extraDone = false;
+  }
   // A message about the last step goes once the directive has moved on (amended, withdrawn).
   if (before && (before.id !== now.id || before.version !== now.version || before.status !== now.status)) state.flash = null;
   await learnNames([state.view.directive.region_code]);

@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/directives", post(issue).get(list))
         .route("/api/v1/directives/{id}", get(show))
+        .route("/api/v1/directives/{id}/recipients", get(recipients))
         .route(
             "/api/v1/directives/{id}/attachments/{file}",
             get(directive_attachment),
@@ -335,6 +336,68 @@ pub async fn show(
         mine,
         may_manage,
     }))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct RecipientQuery {
+    /// Only those that have not reported on the current version (default `true`).
+    pub pending: Option<bool>,
+    /// The last region code of the previous page.
+    pub cursor: Option<String>,
+    /// 1 to 500 (default 50).
+    pub limit: Option<String>,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RecipientPage {
+    pub items: Vec<Recipient>,
+    pub next_cursor: Option<String>,
+}
+
+/// The recipients in the caller's part of a directive's reach, in code order, a page at a
+/// time: the whole list of those that have not reported, however many there are.
+#[utoipa::path(get, path = "/api/v1/directives/{id}/recipients", tag = "campaigns", params(("id" = i64, Path, description = "Directive id"), RecipientQuery),
+    responses((status = 200, body = RecipientPage), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn recipients(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<RecipientQuery>,
+) -> Result<Json<RecipientPage>, ApiError> {
+    let id = super::register::record_id(&id, "指令", "directive")?;
+    let directive = visible(&s, &caller, id).await?;
+    let region = super::parse_code(&directive.region_code)?;
+    let limit = super::register::limit(q.limit.as_deref())?;
+    let parts: Vec<RegionCode> =
+        scopes(&caller, &[Action::IssueDirective, Action::AnswerDirective])
+            .into_iter()
+            .filter(|sc| sc.contains(&region) || region.contains(sc))
+            .map(|sc| {
+                if region.contains(&sc) {
+                    sc
+                } else {
+                    region.clone()
+                }
+            })
+            .collect();
+    let mut items: Vec<Recipient> = Vec::new();
+    let mut after = q.cursor.clone().unwrap_or_default();
+    for part in RegionCode::disjoint(parts) {
+        let want = limit - items.len() as i64;
+        if want <= 0 {
+            break;
+        }
+        let page = s
+            .store
+            .directive_recipients(id, &part, q.pending.unwrap_or(true), &after, want)
+            .await?;
+        if let Some(r) = page.last() {
+            after = r.region_code.clone();
+        }
+        items.extend(page);
+    }
+    let next_cursor = (items.len() as i64 == limit).then_some(after);
+    Ok(Json(RecipientPage { items, next_cursor }))
 }
 
 /// One attachment of a directive, as it was uploaded.

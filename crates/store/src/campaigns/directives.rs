@@ -377,10 +377,12 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Recipient>, StoreError> {
         let (lo, hi) = within.subtree_range();
+        // Past `after`, but never below the subtree: a cursor from another part of the tree
+        // must not widen the range.
         let lo = if after.is_empty() {
             lo
         } else {
-            format!("{after}\u{1}")
+            std::cmp::max(lo, format!("{after}\u{1}"))
         };
         with_pool!(self, p => {
             let sql = format!("SELECT r.region_code, r.level, r.signed_version = d.version, r.signed_at_ms, r.reported_version = d.version, r.reported_at_ms, r.report, g.name \
