@@ -3,7 +3,7 @@
 // one building type) with its checklist; follow its coverage round by round, drilling down
 // region by region; export it to Excel; start the next round.
 import {
-  $, ApiError, addStrings, api, both, el, errorText, every, label, mount, num, pct, ready, requireRole, scopesOf, showError, t,
+  $, ApiError, addStrings, api, both, el, errorText, every, label, learnRegions, mount, num, pct, ready, regionOf, requireRole, scopesOf, showError, t,
   time, topBar,
 } from './common.js';
 
@@ -51,7 +51,7 @@ const BUILDINGS = ['high_rise', 'multi_storey', 'low_rise', 'compound', 'courtya
 
 const state = {
   me: null, scopes: [], items: [], id: null, region: null, round: null, cov: null, flash: null, composing: false,
-  questions: [], names: new Map(), seq: 0,
+  questions: [], seq: 0,
 };
 
 const campaign = () => state.items.find((c) => c.id === state.id) || null;
@@ -80,7 +80,7 @@ function drawList() {
   el('div', { class: 'row' }, el('span', { class: 'title' }, c.title),
     el('span', { class: 'badge' }, t('roundOf', { n: c.current_round, of: c.rounds }))),
   el('div', { class: 'muted small' }, [
-    state.names.get(c.region_code) || c.region_code, `${t('households')} ${num(c.households)}`,
+    regionOf(c.region_code).name, `${t('households')} ${num(c.households)}`,
     c.tag ? t(`tags.${c.tag}`) : null, c.building_type ? t(`buildings.${c.building_type}`) : null,
   ].filter(Boolean).join(' · '))))));
 }
@@ -145,7 +145,7 @@ function newQuestion() {
 }
 
 function composeForm() {
-  const region = el('select', { id: 'new-region' }, state.scopes.map((c) => el('option', { value: c }, state.names.get(c) || c)));
+  const region = el('select', { id: 'new-region' }, state.scopes.map((c) => el('option', { value: c }, regionOf(c).name)));
   const title = el('input', { id: 'new-title', type: 'text', maxlength: 200, required: true });
   const rounds = el('input', { id: 'new-rounds', type: 'number', min: 1, max: 10, value: 3, required: true });
   const target = el('select', { id: 'new-target' },
@@ -221,15 +221,9 @@ function composeForm() {
   } }, t('cancel'))));
 }
 
-async function learnNames(codes) {
-  await Promise.all([...new Set(codes)].filter((c) => c && !state.names.has(c)).map(async (c) => {
-    try { state.names.set(c, (await api.get(`/api/v1/regions/${c}`)).region.name); } catch { state.names.set(c, c); }
-  }));
-}
-
 async function loadList() {
   state.items = (await api.get('/api/v1/campaigns')).items;
-  await learnNames(state.items.map((c) => c.region_code));
+  await learnRegions(state.items.map((c) => c.region_code));
   drawList();
 }
 
@@ -255,7 +249,7 @@ function route() {
 async function main() {
   state.me = await requireRole(...RUNNERS);
   state.scopes = scopesOf(state.me, ...RUNNERS);
-  await learnNames(state.scopes);
+  await learnRegions(state.scopes);
   topBar('campaigns', state.me, layout);
   layout();
   await loadList();

@@ -400,7 +400,8 @@ export async function photoOf(file) {
   }
   return { content_type: type, data_base64: b64(out) };
 }
-function b64(bytes) {
+/** Bytes as base64, in chunks so that large files do not overflow the call stack. */
+export function b64(bytes) {
   let s = '';
   for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(s);
@@ -426,6 +427,19 @@ export function categoryChips(state, selectId) {
   }, name(code))));
   if ($(selectId)) $(selectId).value = state.category;
 }
+
+/** Names and levels of regions, looked up once per page: `learnRegions(codes)` fetches the
+ *  ones not seen yet, `regionOf(code)` answers `{name, level}` (the code itself if unknown). */
+const regionCache = new Map();
+export async function learnRegions(codes) {
+  await Promise.all([...new Set(codes)].filter((c) => c && !regionCache.has(c)).map(async (c) => {
+    try {
+      const r = await api.get(`/api/v1/regions/${c}`);
+      regionCache.set(c, { name: r.region.name, level: r.region.level });
+    } catch { regionCache.set(c, { name: c, level: null }); }
+  }));
+}
+export const regionOf = (code) => regionCache.get(code) || { name: code, level: null };
 
 /** A random key for `Idempotency-Key`, so that a retried report is made once. */
 export const newKey = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`);

@@ -3,7 +3,7 @@
 // amend or withdraw it. Recipients sign for the current version and report back here, and
 // see the reminders sent to them.
 import {
-  $, ApiError, addStrings, api, both, clock, el, errorText, every, label, lang, mount, num, pct, ready, requireRole, scopesOf,
+  $, ApiError, addStrings, api, b64, both, clock, el, errorText, every, label, lang, learnRegions, mount, num, pct, ready, regionOf, requireRole, scopesOf,
   showError, t, time, topBar,
 } from './common.js';
 
@@ -48,10 +48,10 @@ const BELOW = {
 };
 
 const state = {
-  me: null, list: null, id: null, view: null, flash: null, composing: false, names: new Map(), issuing: [], updated: null,
+  me: null, list: null, id: null, view: null, flash: null, composing: false, issuing: [], updated: null,
 };
 
-const nameOf = (code) => state.names.get(code)?.name || code;
+const nameOf = (code) => regionOf(code).name;
 const answersOf = (id) => (state.list?.answers || []).filter((a) => a.directive_id === id);
 function standing(a) {
   if (a.reported) return ['stateReported', 'ok'];
@@ -236,7 +236,7 @@ const fromInput = (v) => new Date(v).getTime();
 function composeForm() {
   const region = el('select', { id: 'issue-region' }, state.issuing.map((c) => el('option', { value: c }, nameOf(c))));
   const levels = el('div', { class: 'checks', id: 'issue-levels' });
-  const drawLevels = () => mount(levels, (BELOW[state.names.get(region.value)?.level] || []).map((l) =>
+  const drawLevels = () => mount(levels, (BELOW[regionOf(region.value).level] || []).map((l) =>
     el('label', {}, el('input', { type: 'checkbox', value: l, checked: l !== 'grid' }), ' ', label('levels', l))));
   region.addEventListener('change', drawLevels);
   drawLevels();
@@ -255,7 +255,7 @@ function composeForm() {
     submit.disabled = true;
     try {
       const attachments = await Promise.all([...files.files].map(async (f) => ({
-        name: f.name, content_type: f.type || 'application/octet-stream', data_base64: await b64(f),
+        name: f.name, content_type: f.type || 'application/octet-stream', data_base64: b64(new Uint8Array(await f.arrayBuffer())),
       })));
       const r = await api.post('/api/v1/directives', {
         region: region.value, title: title.value.trim(), content: content.value.trim(), levels: chosen,
@@ -282,27 +282,9 @@ function composeForm() {
   } }, t('cancel'))));
 }
 
-async function b64(file) {
-  const bytes = new Uint8Array(await file.arrayBuffer());
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
-
-/** Looks up the names (and levels) of regions not seen yet. */
-async function learnNames(codes) {
-  const missing = [...new Set(codes)].filter((c) => c && !state.names.has(c));
-  await Promise.all(missing.map(async (c) => {
-    try {
-      const r = await api.get(`/api/v1/regions/${c}`);
-      state.names.set(c, { name: r.region.name, level: r.region.level });
-    } catch { state.names.set(c, { name: c, level: null }); }
-  }));
-}
-
 async function loadList() {
   state.list = await api.get('/api/v1/directives');
-  await learnNames(state.list.items.map((d) => d.region_code));
+  await learnRegions(state.list.items.map((d) => d.region_code));
   state.updated = Date.now();
   drawList();
 }
@@ -325,7 +307,7 @@ async function openDirective(id) {
   }
   // A message about the last step goes once the directive has moved on (amended, withdrawn).
   if (before && (before.id !== now.id || before.version !== now.version || before.status !== now.status)) state.flash = null;
-  await learnNames([state.view.directive.region_code]);
+  await learnRegions([state.view.directive.region_code]);
   // Keep what is being typed: redraw the form only when the directive itself changed.
   const typing = document.activeElement && $('directive')?.contains(document.activeElement)
     && ['TEXTAREA', 'INPUT', 'SELECT'].includes(document.activeElement.tagName);
@@ -351,7 +333,7 @@ function route() {
 async function main() {
   state.me = await requireRole(...ANSWERERS);
   state.issuing = scopesOf(state.me, ...ISSUERS);
-  await learnNames([...state.issuing, ...scopesOf(state.me, ...ANSWERERS)]);
+  await learnRegions([...state.issuing, ...scopesOf(state.me, ...ANSWERERS)]);
   topBar('directives', state.me, layout);
   layout();
   await loadList();
