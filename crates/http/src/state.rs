@@ -22,6 +22,8 @@ pub struct AppState {
     pub calendar: Arc<WorkCalendar>,
     /// Group-committed intake; without it each report is its own transaction.
     pub intake: Option<shezhi_store::cases::GroupIntake>,
+    /// Group-committed steps on cases; without it each step is its own transaction.
+    pub steps: Option<shezhi_store::cases::GroupSteps>,
 }
 
 /// Rate limits of the server, shared by all requests.
@@ -70,11 +72,13 @@ impl AppState {
             secure_cookies: false,
             calendar: Arc::new(WorkCalendar::china()),
             intake: None,
+            steps: None,
         }
     }
 
-    /// Take reports through a group-commit writer (needs a running tokio runtime).
-    pub fn with_group_intake(mut self, max_batch: usize) -> AppState {
+    /// Take reports and steps through group-commit writers (needs a running tokio runtime;
+    /// set the clock, vault and calendar first).
+    pub fn with_group_commit(mut self, max_batch: usize) -> AppState {
         self.intake = Some(shezhi_store::cases::GroupIntake::start(
             self.store.clone(),
             self.vault.clone(),
@@ -82,7 +86,41 @@ impl AppState {
             self.calendar.clone(),
             max_batch,
         ));
+        let writers = match self.store.backend() {
+            shezhi_store::Backend::Sqlite => 1,
+            shezhi_store::Backend::Postgres => 2,
+        };
+        self.steps = Some(shezhi_store::cases::GroupSteps::start(
+            self.store.clone(),
+            self.calendar.clone(),
+            max_batch,
+            writers,
+        ));
         self
+    }
+
+    /// Take a step on a case now, through the group writer when there is one.
+    pub async fn take_step(
+        &self,
+        case_id: i64,
+        input: shezhi_store::cases::StepInput,
+    ) -> Result<shezhi_store::cases::StepDone, shezhi_store::StoreError> {
+        let now = self.clock.now_ms();
+        match &self.steps {
+            Some(g) => {
+                g.take(shezhi_store::cases::StepJob {
+                    case_id,
+                    input,
+                    now,
+                })
+                .await
+            }
+            None => {
+                self.store
+                    .take_step(case_id, &input, now, &self.calendar)
+                    .await
+            }
+        }
     }
 
     pub fn with_clock(mut self, c: Arc<dyn Clock>) -> AppState {

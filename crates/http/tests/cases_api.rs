@@ -70,8 +70,10 @@ async fn world(store: &Store) -> World {
         format!("{}001", &community[..9])
     };
     let app = router(
+        // Reports and steps go through the group-commit writers, as in the server.
         st.with_clock(Arc::new(FixedClock::new(NOW)))
-            .with_vault(Some(Arc::new(Vault::new(&DataKey::from_bytes([3; 32]))))),
+            .with_vault(Some(Arc::new(Vault::new(&DataKey::from_bytes([3; 32])))))
+            .with_group_commit(64),
     );
     let t = |name: &'static str, b: Vec<Binding>| {
         let app = app.clone();

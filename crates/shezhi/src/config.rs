@@ -211,6 +211,10 @@ pub enum BenchWhat {
         /// Cases taken through accept, dispatch, sign, feedback and verify.
         #[arg(long, default_value_t = 2_000)]
         lifecycles: usize,
+        /// Cases moving at once (people taking steps at the same moment), for the lifecycles
+        /// and for their raw baseline alike.
+        #[arg(long, default_value_t = 4)]
+        movers: usize,
     },
     /// A city-wide household campaign: making it against a raw INSERT … SELECT of the same
     /// task rows, visit ingest against bare batches with the coverage view read meanwhile,

@@ -1,17 +1,21 @@
 //! The case loop in the database, on SQLite and PostgreSQL: a whole life from report to a
 //! "not fixed" rating and back, the whistle to three units with one late check-in, the
 //! sweeper firing each timer once (concurrently and after a restart), idempotent intake,
-//! duplicates and merging, refusals that change nothing, and the projection equal to a
-//! replay of the events and the counters equal to a recount.
+//! duplicates and merging, refusals that change nothing, a group of steps in one transaction
+//! equal to the same steps one by one, and the projection equal to a replay of the events and
+//! the counters equal to a recount.
 
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use shezhi_domain::calendar::WorkCalendar;
+use shezhi_domain::cases::workflow::capacities_for;
 use shezhi_domain::cases::{
     Capacity, CaseLevel, CaseState, Satisfaction, Source, Step, StepFacts, transition,
 };
 use shezhi_domain::people::Date;
 use shezhi_domain::territory::RegionCode;
 use shezhi_store::access::HandlingUnit;
-use shezhi_store::cases::{CaseFilter, NewCase, StepInput};
+use shezhi_store::cases::{CaseFilter, NewCase, StepInput, StepJob};
 use shezhi_store::testing::one_district;
 use shezhi_store::{Store, on_both_backends};
 
@@ -776,6 +780,206 @@ async fn pauses_stop_the_clock(store: Store) {
     assert_projection_is_replay(&store, id).await;
 }
 
+/// A random step for a case in `state`: mostly one the workflow allows, sometimes any step,
+/// a wrong capacity, an unknown unit or a stale `expect_events`.
+fn random_step(rng: &mut StdRng, state: CaseState, events: i64, now: i64) -> StepInput {
+    let allowed: Vec<Step> = Step::ALL
+        .iter()
+        .copied()
+        .filter(|s| !matches!(s, Step::Report | Step::Warn | Step::Overdue | Step::Merge))
+        .filter(|s| transition(state, *s, StepFacts::default(), capacities_for(*s)).is_ok())
+        .collect();
+    let step = if allowed.is_empty() || rng.random_bool(0.2) {
+        let all: Vec<Step> = Step::ALL
+            .iter()
+            .copied()
+            .filter(|s| !matches!(s, Step::Report | Step::Merge))
+            .collect();
+        all[rng.random_range(0..all.len())]
+    } else {
+        allowed[rng.random_range(0..allowed.len())]
+    };
+    let mut input = by(step, capacities_for(step), "user:7");
+    if rng.random_bool(0.1) {
+        input.by = vec![Capacity::Reporter];
+    }
+    match step {
+        Step::Dispatch => input.units = vec!["510104-CG".into()],
+        Step::Whistle => input.units = vec!["510104-SW".into(), "510104-ZJ".into()],
+        Step::CheckIn => input.units = vec!["510104-ZJ".into()],
+        Step::RequestPause => input.pause_until_ms = Some(now + 3 * 24 * HOUR),
+        Step::Rate => {
+            input.satisfaction =
+                Some(Satisfaction::ALL[rng.random_range(0..Satisfaction::ALL.len())]);
+            input.not_fixed = rng.random_bool(0.3);
+        }
+        _ => {}
+    }
+    if matches!(step, Step::Dispatch | Step::Whistle) && rng.random_bool(0.1) {
+        input.units[0] = "510104-NOPE".into();
+    }
+    if rng.random_bool(0.1) {
+        input.expect_events = Some(events + rng.random_range(-1..=1));
+    }
+    input
+}
+
+/// The parts of an answer that do not depend on the case's id.
+fn answer_shape(a: &Result<shezhi_store::cases::StepDone, shezhi_store::StoreError>) -> String {
+    match a {
+        Ok(d) => format!("{} {} {}", d.stage, d.level, d.events),
+        Err(e) => format!("refused: {e}"),
+    }
+}
+
+/// The same random steps, taken in groups on one set of cases (`take_steps`, one transaction
+/// per group, several steps on the same case within a group) and one at a time on a twin set
+/// in another grid: every answer, every event, every case row and the two grids' counters
+/// come out the same, the projection equals the replay, and the audit chain holds.
+async fn a_group_of_steps_equals_the_steps_one_by_one(store: Store) {
+    let cal = setup(&store).await;
+    let t0 = monday_9();
+    let grid_a = &CELL[..15];
+    let twin_cell = store
+        .leaf_regions()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|l| l.code)
+        .find(|c| c.as_str().starts_with("510104018001") && !c.as_str().starts_with(grid_a))
+        .unwrap_or_else(|| panic!("no second grid in the community"));
+    let grid_b = twin_cell.as_str()[..15].to_string();
+    const N: usize = 6;
+    let mut grouped = Vec::new();
+    let mut single = Vec::new();
+    for i in 0..N {
+        let r = report("order.vendor", [104.08 + i as f64 * 0.01, 30.65], None);
+        grouped.push(intake_one(&store, &cal, r.clone(), t0).await);
+        single.push(
+            intake_one(
+                &store,
+                &cal,
+                NewCase {
+                    cell: twin_cell.clone(),
+                    ..r
+                },
+                t0,
+            )
+            .await,
+        );
+    }
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut now = t0;
+    let mut taken = 0;
+    for _ in 0..40 {
+        let mut jobs = Vec::new();
+        for _ in 0..rng.random_range(1..=8) {
+            let i = rng.random_range(0..N);
+            let d = store
+                .case_detail(single[i])
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .unwrap_or_else(|| panic!("case"));
+            let state = CaseState {
+                stage: shezhi_domain::cases::Stage::parse(&d.case.stage)
+                    .unwrap_or_else(|| panic!("stage")),
+                level: CaseLevel::parse(&d.case.level).unwrap_or_else(|| panic!("level")),
+                rated: d.rated,
+                reworks: d.reworks as u32,
+                returns: d.returns as u32,
+                escalations: d.escalations as u32,
+            };
+            now += 60_000;
+            jobs.push((
+                i,
+                random_step(&mut rng, state, d.events.len() as i64, now),
+                now,
+            ));
+        }
+        // A case that does not exist, now and then.
+        if rng.random_bool(0.2) {
+            jobs.push((N, by(Step::Accept, &[Capacity::LevelStaff], "user:7"), now));
+        }
+        let group: Vec<StepJob> = jobs
+            .iter()
+            .map(|(i, input, at)| StepJob {
+                case_id: grouped.get(*i).copied().unwrap_or(987_654),
+                input: input.clone(),
+                now: *at,
+            })
+            .collect();
+        let answers = store
+            .take_steps(&group, &cal)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(answers.len(), jobs.len());
+        for ((i, input, at), got) in jobs.iter().zip(&answers) {
+            let one = store
+                .take_step(single.get(*i).copied().unwrap_or(987_654), input, *at, &cal)
+                .await;
+            assert_eq!(answer_shape(got), answer_shape(&one), "{:?}", input.step);
+            taken += usize::from(got.is_ok());
+        }
+    }
+    assert!(taken > 60, "only {taken} steps were taken");
+    for i in 0..N {
+        let a = store
+            .case_detail(grouped[i])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("a"));
+        let b = store
+            .case_detail(single[i])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("b"));
+        let shape = |d: &shezhi_store::cases::CaseDetail| {
+            let events: Vec<_> = d
+                .events
+                .iter()
+                .map(|e| {
+                    (
+                        e.seq,
+                        e.at_ms,
+                        e.step.clone(),
+                        e.capacity.clone(),
+                        e.note.clone(),
+                        e.detail.clone(),
+                    )
+                })
+                .collect();
+            (
+                d.case.stage.clone(),
+                d.case.level.clone(),
+                d.case.lead_unit.clone(),
+                d.case.due_at_ms,
+                d.case.overdue,
+                d.reworks,
+                d.returns,
+                d.rated,
+                d.units.len(),
+                events,
+            )
+        };
+        assert_eq!(shape(&a), shape(&b), "case {i}");
+        assert_projection_is_replay(&store, grouped[i]).await;
+    }
+    let today = Date::from_epoch_ms_cst(now);
+    let ind_a = store
+        .indicators(grid_a, today, today)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ind_b = store
+        .indicators(&grid_b, today, today)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ind_a.counts, ind_b.counts);
+    assert!(matches!(
+        store.verify_audit().await.unwrap_or_else(|e| panic!("{e}")),
+        shezhi_store::access::AuditCheck::Intact { .. }
+    ));
+}
+
 on_both_backends!(
     a_whole_life_with_whistle_rework_and_rating,
     refusals_change_nothing,
@@ -783,4 +987,5 @@ on_both_backends!(
     timers_fire_once,
     timers_survive_a_restart,
     pauses_stop_the_clock,
+    a_group_of_steps_equals_the_steps_one_by_one,
 );

@@ -136,9 +136,6 @@ pub async fn take(
         expect_events: body.expect_events,
     };
     shezhi_store::cases::check_photos(&input.photos)?;
-    let done = s
-        .store
-        .take_step(id, &input, s.clock.now_ms(), &s.calendar)
-        .await?;
+    let done = s.take_step(id, input).await?;
     Ok(Json(done))
 }

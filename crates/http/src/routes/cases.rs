@@ -246,10 +246,7 @@ pub async fn report(
                 note: note.to_string(),
                 ..StepInput::default()
             };
-            let done = s
-                .store
-                .take_step(intake.id, &input, s.clock.now_ms(), &s.calendar)
-                .await?;
+            let done = s.take_step(intake.id, input).await?;
             intake.stage = done.stage;
         } else if let Some(p) = point {
             intake.possible_duplicates = s

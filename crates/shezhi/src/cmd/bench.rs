@@ -29,6 +29,7 @@ pub async fn run(_cfg: &Config, args: BenchArgs) -> Result<(), CliError> {
             reports,
             writers,
             lifecycles,
+            movers,
         } => {
             super::bench_cases::run(
                 backend,
@@ -36,6 +37,7 @@ pub async fn run(_cfg: &Config, args: BenchArgs) -> Result<(), CliError> {
                 reports.max(1),
                 writers.max(1),
                 lifecycles.max(1),
+                movers.max(1),
             )
             .await
         }

@@ -12,7 +12,7 @@ use shezhi_domain::clock::Clock;
 use shezhi_domain::territory::RegionCode;
 use shezhi_http::SystemClock;
 use shezhi_store::access::HandlingUnit;
-use shezhi_store::cases::{GroupIntake, NewCase, StepInput};
+use shezhi_store::cases::{GroupIntake, GroupSteps, NewCase, StepInput, StepJob};
 use shezhi_store::{Store, StoreOptions};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -92,6 +92,7 @@ pub async fn run(
     reports: usize,
     writers: usize,
     lifecycles: usize,
+    movers: usize,
 ) -> Result<(), CliError> {
     let (db, store) = case_db(backend, at, "cases").await?;
     store
@@ -145,8 +146,10 @@ pub async fn run(
         .copied()
         .unwrap_or(0);
 
-    // Lifecycles: five steps each, four cases moving at once; the raw baseline does the same
-    // number of transactions on other cases with the same concurrency.
+    // Lifecycles: five steps each, `movers` cases moving at once through the server's step
+    // writer (steps sent at the same moment share a commit, none answered before it); the
+    // raw baseline does the same number of transactions on other cases with the same
+    // concurrency.
     let lifecycles = lifecycles.min(reports / 2);
     let steps = [
         (Step::Accept, Capacity::LevelStaff),
@@ -155,16 +158,27 @@ pub async fn run(
         (Step::Feedback, Capacity::LeadUnit),
         (Step::Verify, Capacity::LevelStaff),
     ];
-    let movers = 4;
+    let step_writers: usize = std::env::var("SHEZHI_STEP_WRITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(match backend {
+            BenchBackend::Sqlite => 1,
+            BenchBackend::Postgres => 2,
+        });
+    let writer = GroupSteps::start(store.clone(), calendar.clone(), 256, step_writers);
     let start = Instant::now();
     let mut tasks = Vec::new();
     for m in 0..movers {
-        let (store, calendar, clock) = (store.clone(), calendar.clone(), clock.clone());
+        let (writer, clock) = (writer.clone(), clock.clone());
         tasks.push(tokio::spawn(async move {
             for id in (1..=lifecycles as i64).filter(|id| *id as usize % movers == m) {
                 for (s, by) in steps {
-                    store
-                        .take_step(id, &step(s, by), clock.now_ms(), &calendar)
+                    writer
+                        .take(StepJob {
+                            case_id: id,
+                            input: step(s, by),
+                            now: clock.now_ms(),
+                        })
                         .await?;
                 }
             }

@@ -62,7 +62,7 @@ pub async fn run(cfg: &Config, demo: Option<&RegisterArgs>) -> Result<(), CliErr
     let locator = load_locator(&store).await?;
     let mut state = AppState::new(store.clone(), locator).with_vault(vault);
     state.calendar = Arc::new(cfg.calendar.clone());
-    let mut state = state.with_group_intake(256);
+    let mut state = state.with_group_commit(256);
     super::workers::spawn_sweeper(
         store.clone(),
         state.clock.clone(),

@@ -75,16 +75,34 @@ pub(crate) use audit_append;
 
 /// Append many notes to the chain inside `$tx` with a few statements: the head is taken once
 /// for all of them, the hashes chained in memory, and the entries inserted in multi-row
-/// statements (for batches such as group-committed intake).
+/// statements (for batches such as group-committed intake). With `$counts` (case counter
+/// deltas), the counters are added in the same transaction, and on PostgreSQL in the same
+/// statement as the entries.
 macro_rules! audit_append_many {
     ($db:ty, $tx:expr, $notes:expr) => {{
+        let none = $crate::cases::counters::CaseCounts::default();
+        $crate::access::audit::audit_append_many!($db, $tx, $notes, none)
+    }};
+    ($db:ty, $tx:expr, $notes:expr, $counts:expr) => {{
         let notes: &[$crate::access::audit::AuditNote] = &$notes;
-        if !notes.is_empty() {
+        let counts: &$crate::cases::counters::CaseCounts = &$counts;
+        // On PostgreSQL the head's new hash and the counters ride with the first insert of
+        // entries: one round trip after the head is taken.
+        let pg = <$db as sqlx::Database>::NAME == "PostgreSQL";
+        let items = counts.sorted();
+        // Locks are taken in one order everywhere: the audit head, then the counter rows.
+        let fold = pg && !notes.is_empty() && items.len() <= 500;
+        if notes.is_empty() {
+            $crate::cases::counters::apply_case_counts!($db, counts, $tx);
+        } else {
             let n = notes.len() as i64;
             let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
                 .bind(n)
                 .fetch_one(&mut *$tx)
                 .await?;
+            if !fold {
+                $crate::cases::counters::apply_case_counts!($db, counts, $tx);
+            }
             let last_seq: i64 = sqlx::Row::try_get(&head, 0)?;
             let mut prev: String = sqlx::Row::try_get(&head, 1)?;
             let mut rows = Vec::with_capacity(notes.len());
@@ -93,14 +111,26 @@ macro_rules! audit_append_many {
                 let hash = shezhi_domain::audit::link_hash(&prev, &entry);
                 rows.push((entry, std::mem::replace(&mut prev, hash.clone()), hash));
             }
-            sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-                .bind(prev.as_str())
-                .execute(&mut *$tx)
-                .await?;
-            for chunk in rows.chunks(1000) {
-                let mut qb = sqlx::QueryBuilder::<$db>::new(
-                    "INSERT INTO audit_log (seq, at_ms, actor, action, target, region_code, ip, detail, prev_hash, hash) ",
-                );
+            if !pg {
+                sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+                    .bind(prev.as_str())
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            for (i, chunk) in rows.chunks(1000).enumerate() {
+                let mut qb = sqlx::QueryBuilder::<$db>::new("");
+                if pg && i == 0 {
+                    qb.push("WITH h AS (UPDATE audit_head SET hash = ").push_bind(prev.as_str()).push(" WHERE id = 1)");
+                    if fold && !items.is_empty() {
+                        qb.push(", c AS (INSERT INTO case_counters (scope, metric, day, value) ");
+                        qb.push_values(&items, |mut b, ((scope, metric, day), v)| {
+                            b.push_bind(scope.as_str()).push_bind(metric.as_str()).push_bind(*day).push_bind(**v);
+                        });
+                        qb.push(" ON CONFLICT (scope, metric, day) DO UPDATE SET value = case_counters.value + excluded.value)");
+                    }
+                    qb.push(" ");
+                }
+                qb.push("INSERT INTO audit_log (seq, at_ms, actor, action, target, region_code, ip, detail, prev_hash, hash) ");
                 qb.push_values(chunk, |mut b, (e, p, h)| {
                     b.push_bind(e.seq).push_bind(e.at_ms).push_bind(e.actor.as_str()).push_bind(e.action.as_str())
                         .push_bind(e.target.as_str()).push_bind(e.region_code.as_deref()).push_bind(e.ip.as_deref())

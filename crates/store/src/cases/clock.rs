@@ -111,6 +111,7 @@ impl Store {
                 .iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?)))
                 .collect::<Result<Vec<_>, sqlx::Error>>()?;
             let mut late = super::counters::CaseCounts::default();
+            let mut notes = Vec::new();
             for (case_id, timer_gen, kind, unit, due_at, checked_in) in timers {
                 report.fired += 1;
                 report.max_lag_ms = report.max_lag_ms.max(now - due_at);
@@ -162,10 +163,12 @@ impl Store {
                     report.stale += 1;
                 }
                 for s in &steps {
-                    let _plan = step_in_tx!(self, DB, tx, case_id, s, now, cal);
+                    let (plan, note) = step_in_tx!(self, DB, tx, case_id, s, now, cal);
+                    late.merge(plan.counts);
+                    notes.push(note);
                 }
             }
-            super::counters::apply_case_counts!(DB, late, tx);
+            crate::access::audit::audit_append_many!(DB, tx, notes, late);
             tx.commit().await?;
             Ok(ids.len() as i64)
         })

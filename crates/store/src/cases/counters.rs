@@ -73,6 +73,13 @@ impl CaseCounts {
         }
     }
 
+    /// Add another set of deltas to these.
+    pub fn merge(&mut self, other: CaseCounts) {
+        for (k, d) in other.0 {
+            *self.0.entry(k).or_default() += d;
+        }
+    }
+
     /// Rows in a fixed order, so that concurrent writers lock counter rows alike.
     pub fn sorted(&self) -> Vec<(&(String, String, i64), &i64)> {
         let mut v: Vec<_> = self.0.iter().filter(|(_, d)| **d != 0).collect();

@@ -1,26 +1,103 @@
-//! Group commit for intake: reports submitted at the same moment share one transaction (one
-//! disk flush), and each submitter is answered only after that transaction has committed.
-//! While one batch is being written, the next one gathers.
+//! Group commit: reports (and steps on cases) submitted at the same moment share one
+//! transaction (one disk flush), and each submitter is answered only after that transaction
+//! has committed. While one group is being written, the next one gathers.
 
+use super::steps::{StepDone, StepJob};
 use super::{Intake, NewCase};
 use crate::{Store, StoreError};
 use shezhi_domain::calendar::WorkCalendar;
 use shezhi_domain::clock::Clock;
 use shezhi_domain::people::privacy::Vault;
+use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
-struct Job {
-    case: NewCase,
-    reply: oneshot::Sender<Result<Intake, StoreError>>,
+type Answers<A> = Result<Vec<Result<A, StoreError>>, StoreError>;
+
+struct Request<J, A> {
+    job: J,
+    reply: oneshot::Sender<Result<A, StoreError>>,
+}
+
+/// A queue in front of a function that writes a whole group in one transaction.
+struct Queue<J, A> {
+    jobs: mpsc::Sender<Request<J, A>>,
+}
+
+impl<J, A> Clone for Queue<J, A> {
+    fn clone(&self) -> Self {
+        Queue {
+            jobs: self.jobs.clone(),
+        }
+    }
+}
+
+impl<J: Send + 'static, A: Send + 'static> Queue<J, A> {
+    /// Start `writers` tasks that take groups of at most `max_batch` jobs off the queue and
+    /// answer each job with what `write` returns for it (one answer per job, in order).
+    fn start<F, Fut>(what: &'static str, max_batch: usize, writers: usize, write: F) -> Self
+    where
+        F: Fn(Vec<J>) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Answers<A>> + Send,
+    {
+        let (tx, rx) = mpsc::channel::<Request<J, A>>(max_batch.max(1) * 4);
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        for _ in 0..writers.max(1) {
+            let (rx, write) = (rx.clone(), write.clone());
+            tokio::spawn(async move {
+                loop {
+                    // One writer gathers at a time; the others write meanwhile.
+                    let group = {
+                        let mut rx = rx.lock().await;
+                        let Some(first) = rx.recv().await else { break };
+                        let mut group = vec![first];
+                        while group.len() < max_batch {
+                            match rx.try_recv() {
+                                Ok(j) => group.push(j),
+                                Err(_) => break,
+                            }
+                        }
+                        group
+                    };
+                    let (jobs, replies): (Vec<J>, Vec<_>) =
+                        group.into_iter().map(|r| (r.job, r.reply)).unzip();
+                    let span = tracing::debug_span!("group_commit", what, size = jobs.len());
+                    match write(jobs).instrument(span).await {
+                        Ok(answers) => {
+                            for (reply, a) in replies.into_iter().zip(answers) {
+                                let _ = reply.send(a);
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, what, "a group failed; none of it was stored");
+                            let text = e.to_string();
+                            for reply in replies {
+                                let _ = reply.send(Err(StoreError::Unavailable(text.clone())));
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        Queue { jobs: tx }
+    }
+
+    /// Submit one job; answers after its group has committed (or failed).
+    async fn submit(&self, job: J, what: &str) -> Result<A, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let stopped = || StoreError::Unavailable(format!("the {what} writer has stopped"));
+        self.jobs
+            .send(Request { job, reply })
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
 }
 
 /// The intake queue in front of [`Store::intake_batch`].
 #[derive(Clone)]
-pub struct GroupIntake {
-    jobs: mpsc::Sender<Job>,
-}
+pub struct GroupIntake(Queue<NewCase, Intake>);
 
 impl std::fmt::Debug for GroupIntake {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -37,52 +114,66 @@ impl GroupIntake {
         calendar: Arc<WorkCalendar>,
         max_batch: usize,
     ) -> GroupIntake {
-        let (tx, mut rx) = mpsc::channel::<Job>(max_batch.max(1) * 4);
-        tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                let mut jobs = vec![first];
-                while jobs.len() < max_batch {
-                    match rx.try_recv() {
-                        Ok(j) => jobs.push(j),
-                        Err(_) => break,
-                    }
+        GroupIntake(Queue::start(
+            "intake",
+            max_batch,
+            1,
+            move |cases: Vec<NewCase>| {
+                let (store, vault, clock, calendar) = (
+                    store.clone(),
+                    vault.clone(),
+                    clock.clone(),
+                    calendar.clone(),
+                );
+                async move {
+                    store
+                        .intake_batch(&cases, vault.as_deref(), clock.now_ms(), &calendar)
+                        .await
                 }
-                let (cases, replies): (Vec<NewCase>, Vec<_>) =
-                    jobs.into_iter().map(|j| (j.case, j.reply)).unzip();
-                let now = clock.now_ms();
-                let span = tracing::debug_span!("intake_batch", reports = cases.len());
-                match store
-                    .intake_batch(&cases, vault.as_deref(), now, &calendar)
-                    .instrument(span)
-                    .await
-                {
-                    Ok(answers) => {
-                        for (reply, a) in replies.into_iter().zip(answers) {
-                            let _ = reply.send(a);
-                        }
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "intake batch failed; nothing of it was stored");
-                        let text = e.to_string();
-                        for reply in replies {
-                            let _ = reply.send(Err(StoreError::Unavailable(text.clone())));
-                        }
-                    }
-                }
-            }
-        });
-        GroupIntake { jobs: tx }
+            },
+        ))
     }
 
     /// Submit one report; answers after its batch has committed (or failed).
     pub async fn submit(&self, case: NewCase) -> Result<Intake, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Job { case, reply })
-            .await
-            .map_err(|_| StoreError::Unavailable("the intake writer has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Unavailable("the intake writer has stopped".into()))?
+        self.0.submit(case, "intake").await
+    }
+}
+
+/// The step queue in front of [`Store::take_steps`]: steps sent at the same moment share one
+/// transaction, and each is answered only after it has committed.
+#[derive(Clone)]
+pub struct GroupSteps(Queue<StepJob, StepDone>);
+
+impl std::fmt::Debug for GroupSteps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GroupSteps")
+    }
+}
+
+impl GroupSteps {
+    /// Start `writers` writer tasks (one for SQLite, which has one writer anyway; a few for
+    /// PostgreSQL, whose round trips would otherwise leave the cores idle); a group holds at
+    /// most `max_batch` steps.
+    pub fn start(
+        store: Store,
+        calendar: Arc<WorkCalendar>,
+        max_batch: usize,
+        writers: usize,
+    ) -> GroupSteps {
+        GroupSteps(Queue::start(
+            "step",
+            max_batch,
+            writers,
+            move |jobs: Vec<StepJob>| {
+                let (store, calendar) = (store.clone(), calendar.clone());
+                async move { store.take_steps(&jobs, &calendar).await }
+            },
+        ))
+    }
+
+    /// Take one step; answers after its group has committed (or failed).
+    pub async fn take(&self, job: StepJob) -> Result<StepDone, StoreError> {
+        self.0.submit(job, "step").await
     }
 }

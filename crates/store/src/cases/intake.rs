@@ -3,7 +3,7 @@
 //! report never fails the others. A report with an Idempotency-Key seen before answers the
 //! case already made and writes nothing.
 
-use super::counters::{CaseCounts, apply_case_counts, scopes_of};
+use super::counters::{CaseCounts, scopes_of};
 use super::plan::stage_limit;
 use super::{
     CaseRef, Intake, NewCase, PHOTO_MAX_BYTES, PHOTO_TYPES, PHOTOS_MAX, Photo, level_code,
@@ -327,8 +327,7 @@ impl Store {
                         insert_photo!(tx, row.0, 1i64, ph, now);
                     }
                 }
-                apply_case_counts!(DB, counts, tx);
-                audit_append_many!(DB, tx, notes);
+                audit_append_many!(DB, tx, notes, counts);
             } else {
                 out.extend(fates.iter().map(|_| None));
             }

@@ -7,7 +7,7 @@
 mod bench;
 mod catalogue;
 mod clock;
-mod counters;
+pub(crate) mod counters;
 mod group;
 mod intake;
 mod outbox;
@@ -18,14 +18,14 @@ mod steps;
 pub use bench::BulkCase;
 pub use clock::SweepReport;
 pub use counters::{Indicators, ScopeKey, scopes_of};
-pub use group::GroupIntake;
+pub use group::{GroupIntake, GroupSteps};
 pub use intake::check_photos;
 pub use outbox::Outgoing;
 pub use query::{
     CaseDetail, CaseEvent, CaseFilter, CaseList, CaseSummary, CaseUnit, Notification, StoredFacts,
 };
 pub(crate) use steps::CategoryCache;
-pub use steps::StepDone;
+pub use steps::{StepDone, StepJob};
 
 use shezhi_domain::cases::{Satisfaction, Source, Step};
 use shezhi_domain::people::Phone;

@@ -52,6 +52,79 @@ macro_rules! run_stmts {
 }
 pub(crate) use run_stmts;
 
+/// The event a step appends.
+pub(crate) fn event(id: i64, plan: &Plan, step: &str, input: &StepInput, now: i64) -> Stmt {
+    let capacity = plan.detail["capacity"].as_str().unwrap_or_default();
+    stmt(
+        "INSERT INTO case_events (case_id, seq, at_ms, step, actor, capacity, note, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        vec![
+            Arg::I(id),
+            Arg::I(plan.event_seq),
+            Arg::I(now),
+            Arg::S(step.into()),
+            Arg::S(input.actor.clone()),
+            Arg::S(capacity.into()),
+            Arg::S(input.note.trim().into()),
+            Arg::S(plan.detail.to_string()),
+        ],
+    )
+}
+
+/// Several writes as one PostgreSQL statement: all but the last become data-modifying
+/// `WITH` clauses, which run once each whatever the main statement reads, and the
+/// placeholders are renumbered in order. The writes must not touch the same row twice (they
+/// share one snapshot), which a step's writes never do: one event, one case row, distinct
+/// timers, units and notices.
+pub(crate) fn combined(stmts: &[Stmt]) -> Stmt {
+    let Some((last, first)) = stmts.split_last() else {
+        return stmt("SELECT 1", Vec::new());
+    };
+    if first.is_empty() {
+        return last.clone();
+    }
+    let mut sql = String::from("WITH ");
+    let mut args = Vec::new();
+    for (i, s) in first.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("w{i} AS ("));
+        sql.push_str(&renumber(&s.sql, args.len()));
+        sql.push(')');
+        args.extend(s.args.iter().cloned());
+    }
+    sql.push(' ');
+    sql.push_str(&renumber(&last.sql, args.len()));
+    args.extend(last.args.iter().cloned());
+    Stmt { sql, args }
+}
+
+/// `sql` with each placeholder `$n` outside quoted literals moved to `$(n + by)`.
+fn renumber(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            quoted = !quoted;
+        }
+        if c == '$' && !quoted && chars.peek().is_some_and(char::is_ascii_digit) {
+            let mut n = String::new();
+            while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                n.push(d);
+                chars.next();
+            }
+            let n: usize = n.parse().unwrap_or(0);
+            out.push('$');
+            out.push_str(&(n + by).to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A case as the step reads it, locked inside the transaction.
 #[derive(Debug, Clone)]
 pub(crate) struct CaseRow {
@@ -599,4 +672,48 @@ fn level_code_after(row: &CaseRow, level: CaseLevel) -> String {
         .and_then(|c| super::level_code(&c, level))
         .map(|c| c.as_str().to_string())
         .unwrap_or_else(|| row.level_code.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_move_outside_literals_only() {
+        assert_eq!(
+            renumber("VALUES ($1, '$2', $10, 'it''s $3') WHERE x = $2", 4),
+            "VALUES ($5, '$2', $14, 'it''s $3') WHERE x = $6"
+        );
+        assert_eq!(renumber("SELECT 1", 3), "SELECT 1");
+    }
+
+    #[test]
+    fn writes_combine_into_one_statement_in_order() {
+        let a = stmt(
+            "INSERT INTO t (a, b) VALUES ($1, $2)",
+            vec![Arg::I(1), Arg::I(2)],
+        );
+        let b = stmt(
+            "UPDATE u SET c = $1 WHERE id = $2",
+            vec![Arg::I(3), Arg::I(4)],
+        );
+        let c = stmt("INSERT INTO v (d) VALUES ($1)", vec![Arg::S("x".into())]);
+        let one = combined(&[a.clone(), b, c]);
+        assert_eq!(
+            one.sql,
+            "WITH w0 AS (INSERT INTO t (a, b) VALUES ($1, $2)), w1 AS (UPDATE u SET c = $3 WHERE id = $4) \
+             INSERT INTO v (d) VALUES ($5)"
+        );
+        assert_eq!(
+            one.args,
+            vec![
+                Arg::I(1),
+                Arg::I(2),
+                Arg::I(3),
+                Arg::I(4),
+                Arg::S("x".into())
+            ]
+        );
+        assert_eq!(combined(std::slice::from_ref(&a)), a);
+    }
 }

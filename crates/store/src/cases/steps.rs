@@ -32,6 +32,21 @@ pub(crate) const ROW_COLUMNS: &str = "id, number, title, source, category_code, 
     level_code, lead_unit, rated, reworks, returns, escalations, reporter, contact_masked, clock_gen, due_at_ms, paused_at_ms, \
     overdue, events, created_at_ms, round";
 
+/// The statement that locks a case row and reads it (see `step_in_tx`).
+pub(crate) fn lock_row_sql(backend: crate::Backend) -> &'static str {
+    static SQL: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();
+    let [pg, lite] = SQL.get_or_init(|| {
+        [
+            format!("SELECT {ROW_COLUMNS} FROM cases WHERE id = $1 FOR UPDATE"),
+            format!("UPDATE cases SET events = events WHERE id = $1 RETURNING {ROW_COLUMNS}"),
+        ]
+    });
+    match backend {
+        crate::Backend::Postgres => pg,
+        crate::Backend::Sqlite => lite,
+    }
+}
+
 pub(crate) fn decode_row<R: sqlx::Row>(r: &R) -> Result<(CaseRow, i64), StoreError>
 where
     for<'a> &'a str: sqlx::ColumnIndex<R>,
@@ -109,18 +124,29 @@ impl Store {
 }
 
 /// Take `$input` on case `$id` inside transaction `$tx`: lock, read, plan, write. Evaluates
-/// to the plan (`Result` via `?` on the enclosing function).
+/// to the plan and the step's audit note (`Result` via `?` on the enclosing function); the
+/// caller adds the plan's counters and appends the note before it commits. Refusals
+/// (`NotFound`, `Refused`, `Invalid`) are all raised before anything is written.
 macro_rules! step_in_tx {
     ($store:expr, $db:ty, $tx:expr, $id:expr, $input:expr, $now:expr, $cal:expr) => {{
+        $crate::cases::steps::step_in_tx!($store, $db, $tx, $id, $input, $now, $cal, None)
+    }};
+    // `$ready`: the row and its category version, already locked and read in this transaction.
+    ($store:expr, $db:ty, $tx:expr, $id:expr, $input:expr, $now:expr, $cal:expr, $ready:expr) => {{
         let id: i64 = $id;
         let input: &$crate::cases::StepInput = $input;
         let now: i64 = $now;
-        // Lock and read the row in one statement (a row lock on PostgreSQL, the write lock on
-        // SQLite).
-        let sql = format!("UPDATE cases SET events = events WHERE id = $1 RETURNING {}", $crate::cases::steps::ROW_COLUMNS);
-        let r = sqlx::query(&sql).bind(id).fetch_optional(&mut *$tx).await?
-            .ok_or_else(|| $crate::cases::steps::case_not_found(id))?;
-        let (row, version) = $crate::cases::steps::decode_row(&r)?;
+        let ready: Option<($crate::cases::plan::CaseRow, i64)> = $ready;
+        let (row, version) = match ready {
+            Some(r) => r,
+            None => {
+                // Lock and read the row in one statement: a row lock on PostgreSQL; on SQLite
+                // a no-op update, which takes the database's write lock before anything is read.
+                let r = sqlx::query($crate::cases::steps::lock_row_sql($store.backend())).bind(id).fetch_optional(&mut *$tx).await?
+                    .ok_or_else(|| $crate::cases::steps::case_not_found(id))?;
+                $crate::cases::steps::decode_row(&r)?
+            }
+        };
         if let Some(seen) = input.expect_events {
             if seen != row.events {
                 return Err(StoreError::refused(
@@ -161,15 +187,8 @@ macro_rules! step_in_tx {
         }
         let plan = $crate::cases::plan::plan_step(&row, &cat, input, &ctx, now, $cal)?;
         let step = input.step.map(|s| s.as_str()).unwrap_or_default();
-        let capacity = plan.detail["capacity"].as_str().unwrap_or_default().to_string();
-        sqlx::query("INSERT INTO case_events (case_id, seq, at_ms, step, actor, capacity, note, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-            .bind(id).bind(plan.event_seq).bind(now).bind(step).bind(input.actor.as_str()).bind(capacity.as_str())
-            .bind(input.note.trim()).bind(plan.detail.to_string())
-            .execute(&mut *$tx).await?;
-        $crate::cases::plan::run_stmts!($tx, plan.stmts);
-        for p in &input.photos {
-            $crate::cases::intake::insert_photo!($tx, id, plan.event_seq, p, now);
-        }
+        let mut writes = vec![$crate::cases::plan::event(id, &plan, step, input, now)];
+        writes.extend(plan.stmts.iter().cloned());
         // Reports merged into this case follow it: their reporters hear when it is done.
         if plan.next.stage == shezhi_domain::cases::Stage::Closed && plan.next.stage != row.state.stage {
             let children = sqlx::query("SELECT id, number, reporter FROM cases WHERE merged_into = $1")
@@ -178,21 +197,31 @@ macro_rules! step_in_tx {
                 let (child, number, reporter): (i64, String, String) =
                     (sqlx::Row::try_get(c, 0)?, sqlx::Row::try_get(c, 1)?, sqlx::Row::try_get(c, 2)?);
                 if reporter.starts_with("user:") {
-                    let stmts = $crate::cases::plan::notice(
+                    writes.extend($crate::cases::plan::notice(
                         &reporter,
                         child,
                         shezhi_domain::cases::Step::Verify,
                         format!("您反映的问题（{number}）已随案件 {} 一并办结", row.number),
                         format!("the problem you reported ({number}) was resolved with case {}", row.number),
                         now,
-                    );
-                    $crate::cases::plan::run_stmts!($tx, stmts);
+                    ));
                 }
             }
         }
+        // Everything the step writes: one round trip on PostgreSQL, statement by statement on
+        // SQLite (where a statement costs no round trip).
+        if $store.backend() == $crate::Backend::Postgres {
+            let one = [$crate::cases::plan::combined(&writes)];
+            $crate::cases::plan::run_stmts!($tx, one);
+        } else {
+            $crate::cases::plan::run_stmts!($tx, writes);
+        }
+        for p in &input.photos {
+            $crate::cases::intake::insert_photo!($tx, id, plan.event_seq, p, now);
+        }
         // The rows every step shares (the counters of the city and its district, the audit
-        // chain's head) come last, so that each is held only until the commit.
-        $crate::cases::counters::apply_case_counts!($db, plan.counts, $tx);
+        // chain's head) are the caller's to write, last, so that each is held only until the
+        // commit and a group of steps writes them once.
         let note = $crate::access::audit::AuditNote {
             at_ms: now,
             actor: input.actor.clone(),
@@ -202,8 +231,7 @@ macro_rules! step_in_tx {
             ip: input.ip.clone(),
             detail: serde_json::json!({"number": row.number, "note": input.note.trim(), "step": plan.detail}),
         };
-        $crate::access::audit::audit_append!($tx, note);
-        plan
+        (plan, note)
     }};
 }
 pub(crate) use step_in_tx;
@@ -220,7 +248,8 @@ impl Store {
     ) -> Result<StepDone, StoreError> {
         with_pool!(self, p, DB => {
             let mut tx = p.begin().await?;
-            let plan = step_in_tx!(self, DB, tx, id, input, now, cal);
+            let (plan, note) = step_in_tx!(self, DB, tx, id, input, now, cal);
+            crate::access::audit::audit_append_many!(DB, tx, [note], plan.counts);
             tx.commit().await?;
             Ok(StepDone {
                 case_id: id,
@@ -229,5 +258,109 @@ impl Store {
                 events: plan.event_seq,
             })
         })
+    }
+}
+
+/// One step of a group (see [`Store::take_steps`]).
+#[derive(Debug, Clone)]
+pub struct StepJob {
+    pub case_id: i64,
+    pub input: StepInput,
+    /// When the step is taken (the caller's clock).
+    pub now: i64,
+}
+
+/// Whether a step's error is its own answer (a refusal, raised before the step wrote
+/// anything) rather than a fault of the database.
+fn is_answer(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::NotFound(_) | StoreError::Refused(_) | StoreError::Invalid(_)
+    )
+}
+
+impl Store {
+    /// Take several steps in one transaction, in order; one answer per step. A refused step
+    /// writes nothing and gets its refusal; the others commit together, with their counters
+    /// summed into one upsert and their audit entries chained in one append, and none is
+    /// answered before the commit. Steps on the same case see each other, in order. If the
+    /// database fails before the commit, the group is rolled back and each step is taken on
+    /// its own; if the commit itself fails, whether it took effect is unknown, so no step is
+    /// retried and the error is the answer to all.
+    pub async fn take_steps(
+        &self,
+        jobs: &[StepJob],
+        cal: &WorkCalendar,
+    ) -> Result<Vec<Result<StepDone, StoreError>>, StoreError> {
+        if jobs.len() == 1 {
+            let j = &jobs[0];
+            return Ok(vec![self.take_step(j.case_id, &j.input, j.now, cal).await]);
+        }
+        // `Err` before the commit; `Ok(Err(…))` from the commit itself.
+        type Answers = Vec<Result<StepDone, StoreError>>;
+        let grouped: Result<Result<Answers, StoreError>, StoreError> = with_pool!(self, p, DB => {
+            async {
+                let mut tx = p.begin().await?;
+                // On PostgreSQL, lock and read the group's cases first, in id order, in one
+                // round trip: groups written at once cannot then wait on each other in a
+                // circle, and each case's first step needs no read of its own. (SQLite has
+                // one writer, whose no-op update takes the write lock.)
+                let mut read: std::collections::HashMap<i64, (CaseRow, i64)> = Default::default();
+                if self.backend() == crate::Backend::Postgres {
+                    let mut ids: Vec<i64> = jobs.iter().map(|j| j.case_id).collect();
+                    ids.sort_unstable();
+                    ids.dedup();
+                    let mut qb = sqlx::QueryBuilder::<DB>::new(format!("SELECT {ROW_COLUMNS} FROM cases WHERE id IN ("));
+                    let mut sep = qb.separated(", ");
+                    for id in &ids {
+                        sep.push_bind(*id);
+                    }
+                    qb.push(") ORDER BY id FOR UPDATE");
+                    for r in qb.build().fetch_all(&mut *tx).await? {
+                        let (row, version) = decode_row(&r)?;
+                        read.insert(row.id, (row, version));
+                    }
+                }
+                let mut answers = Vec::with_capacity(jobs.len());
+                let mut counts = crate::cases::counters::CaseCounts::default();
+                let mut notes = Vec::with_capacity(jobs.len());
+                for j in jobs {
+                    // Read once: a later step on the same case reads what the earlier wrote.
+                    let ready = read.remove(&j.case_id);
+                    let one: Result<_, StoreError> = async {
+                        Ok(step_in_tx!(self, DB, tx, j.case_id, &j.input, j.now, cal, ready))
+                    }
+                    .await;
+                    match one {
+                        Ok((plan, note)) => {
+                            counts.merge(plan.counts);
+                            notes.push(note);
+                            answers.push(Ok(StepDone {
+                                case_id: j.case_id,
+                                stage: plan.next.stage.as_str().to_string(),
+                                level: plan.next.level.as_str().to_string(),
+                                events: plan.event_seq,
+                            }));
+                        }
+                        Err(e) if is_answer(&e) => answers.push(Err(e)),
+                        Err(e) => return Err(e),
+                    }
+                }
+                crate::access::audit::audit_append_many!(DB, tx, notes, counts);
+                Ok(tx.commit().await.map(|()| answers).map_err(StoreError::from))
+            }
+            .await
+        });
+        match grouped {
+            Ok(committed) => committed,
+            Err(e) => {
+                tracing::warn!(error = %e, steps = jobs.len(), "a group of steps failed; taking each on its own");
+                let mut answers = Vec::with_capacity(jobs.len());
+                for j in jobs {
+                    answers.push(self.take_step(j.case_id, &j.input, j.now, cal).await);
+                }
+                Ok(answers)
+            }
+        }
     }
 }
