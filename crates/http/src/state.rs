@@ -86,15 +86,10 @@ impl AppState {
             self.calendar.clone(),
             max_batch,
         ));
-        let writers = match self.store.backend() {
-            shezhi_store::Backend::Sqlite => 1,
-            shezhi_store::Backend::Postgres => 2,
-        };
         self.steps = Some(shezhi_store::cases::GroupSteps::start(
             self.store.clone(),
             self.calendar.clone(),
             max_batch,
-            writers,
         ));
         self
     }

@@ -54,6 +54,8 @@ pub struct Store {
     /// Category versions read so far. A stored version never changes, so entries are never
     /// invalidated; the cache belongs to the pool, hence to one database.
     pub(crate) categories: std::sync::Arc<std::sync::Mutex<crate::cases::CategoryCache>>,
+    /// Handling units known to exist (units are added or renamed, never removed).
+    pub(crate) units: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 /// Run the same body against whichever pool the store holds. The body is compiled once per
@@ -133,6 +135,7 @@ impl Store {
         Ok(Store {
             pool,
             categories: Default::default(),
+            units: Default::default(),
         })
     }
 

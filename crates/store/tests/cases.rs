@@ -849,29 +849,23 @@ async fn a_group_of_steps_equals_the_steps_one_by_one(store: Store) {
         .find(|c| c.as_str().starts_with("510104018001") && !c.as_str().starts_with(grid_a))
         .unwrap_or_else(|| panic!("no second grid in the community"));
     let grid_b = twin_cell.as_str()[..15].to_string();
-    const N: usize = 6;
+    const N: usize = 12;
     let mut grouped = Vec::new();
     let mut single = Vec::new();
     for i in 0..N {
         let r = report("order.vendor", [104.08 + i as f64 * 0.01, 30.65], None);
         grouped.push(intake_one(&store, &cal, r.clone(), t0).await);
-        single.push(
-            intake_one(
-                &store,
-                &cal,
-                NewCase {
-                    cell: twin_cell.clone(),
-                    ..r
-                },
-                t0,
-            )
-            .await,
-        );
+        let twin = NewCase {
+            cell: twin_cell.clone(),
+            reporter: "user:43".into(),
+            ..r
+        };
+        single.push(intake_one(&store, &cal, twin, t0).await);
     }
     let mut rng = StdRng::seed_from_u64(5);
     let mut now = t0;
     let mut taken = 0;
-    for _ in 0..40 {
+    for _ in 0..60 {
         let mut jobs = Vec::new();
         for _ in 0..rng.random_range(1..=8) {
             let i = rng.random_range(0..N);
@@ -890,22 +884,34 @@ async fn a_group_of_steps_equals_the_steps_one_by_one(store: Store) {
                 escalations: d.escalations as u32,
             };
             now += 60_000;
-            jobs.push((
-                i,
-                random_step(&mut rng, state, d.events.len() as i64, now),
-                now,
-            ));
+            let mut input = random_step(&mut rng, state, d.events.len() as i64, now);
+            // Now and then a merge into another case of the set (by position, mapped below).
+            let mut into = None;
+            if rng.random_bool(0.04) {
+                input = by(Step::Merge, capacities_for(Step::Merge), "user:7");
+                into = Some((i + rng.random_range(1..N)) % N);
+            }
+            jobs.push((i, input, now, into));
         }
         // A case that does not exist, now and then.
         if rng.random_bool(0.2) {
-            jobs.push((N, by(Step::Accept, &[Capacity::LevelStaff], "user:7"), now));
+            let input = by(Step::Accept, &[Capacity::LevelStaff], "user:7");
+            jobs.push((N, input, now, None));
         }
+        let in_set = |set: &[i64], i: usize, input: &StepInput, into: Option<usize>| {
+            let mut input = input.clone();
+            input.merge_into = into.map(|k| set[k]);
+            (set.get(i).copied().unwrap_or(987_654), input)
+        };
         let group: Vec<StepJob> = jobs
             .iter()
-            .map(|(i, input, at)| StepJob {
-                case_id: grouped.get(*i).copied().unwrap_or(987_654),
-                input: input.clone(),
-                now: *at,
+            .map(|(i, input, at, into)| {
+                let (case_id, input) = in_set(&grouped, *i, input, *into);
+                StepJob {
+                    case_id,
+                    input,
+                    now: *at,
+                }
             })
             .collect();
         let answers = store
@@ -913,16 +919,72 @@ async fn a_group_of_steps_equals_the_steps_one_by_one(store: Store) {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(answers.len(), jobs.len());
-        for ((i, input, at), got) in jobs.iter().zip(&answers) {
-            let one = store
-                .take_step(single.get(*i).copied().unwrap_or(987_654), input, *at, &cal)
-                .await;
+        for ((i, input, at, into), got) in jobs.iter().zip(&answers) {
+            let (case_id, input) = in_set(&single, *i, input, *into);
+            let one = store.take_step(case_id, &input, *at, &cal).await;
             assert_eq!(answer_shape(got), answer_shape(&one), "{:?}", input.step);
             taken += usize::from(got.is_ok());
         }
     }
-    assert!(taken > 60, "only {taken} steps were taken");
-    for i in 0..N {
+    assert!(taken > 80, "only {taken} steps were taken");
+    // In one group, a report merged into a case and then that case closed: the merged
+    // report's reporter hears of it, as when the two steps are taken apart.
+    now += 60_000;
+    for (set, cell, reporter) in [
+        (&mut grouped, code(CELL), "user:42"),
+        (&mut single, twin_cell.clone(), "user:43"),
+    ] {
+        for _ in 0..2 {
+            let r = NewCase {
+                cell: cell.clone(),
+                reporter: reporter.into(),
+                ..report("order.vendor", [104.2, 30.7], None)
+            };
+            set.push(intake_one(&store, &cal, r, now).await);
+        }
+        let parent = set[set.len() - 2];
+        for (s, caps) in [
+            (Step::Accept, vec![Capacity::LevelStaff]),
+            (Step::Dispatch, vec![Capacity::LevelStaff]),
+            (Step::Sign, vec![Capacity::LeadUnit]),
+            (Step::Feedback, vec![Capacity::LeadUnit]),
+        ] {
+            let mut input = by(s, &caps, "user:7");
+            if s == Step::Dispatch {
+                input.units = vec!["510104-CG".into()];
+            }
+            step(&store, &cal, parent, input, now).await;
+        }
+    }
+    let last_two = |set: &[i64]| {
+        let (parent, child) = (set[set.len() - 2], set[set.len() - 1]);
+        let mut merge = by(Step::Merge, capacities_for(Step::Merge), "user:7");
+        merge.merge_into = Some(parent);
+        let verify = by(Step::Verify, &[Capacity::LevelStaff], "user:7");
+        [(child, merge), (parent, verify)]
+    };
+    let group: Vec<StepJob> = last_two(&grouped)
+        .into_iter()
+        .map(|(case_id, input)| StepJob {
+            case_id,
+            input,
+            now,
+        })
+        .collect();
+    for a in store
+        .take_steps(&group, &cal)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+    {
+        a.unwrap_or_else(|e| panic!("{e}"));
+    }
+    for (case_id, input) in last_two(&single) {
+        store
+            .take_step(case_id, &input, now, &cal)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    for i in 0..grouped.len() {
         let a = store
             .case_detail(grouped[i])
             .await
@@ -933,35 +995,45 @@ async fn a_group_of_steps_equals_the_steps_one_by_one(store: Store) {
             .await
             .unwrap_or_else(|e| panic!("{e}"))
             .unwrap_or_else(|| panic!("b"));
-        let shape = |d: &shezhi_store::cases::CaseDetail| {
+        // Ids become positions in their set.
+        let shape = |d: &shezhi_store::cases::CaseDetail, set: &[i64]| {
+            let pos = |id: i64| set.iter().position(|x| *x == id);
             let events: Vec<_> = d
                 .events
                 .iter()
                 .map(|e| {
+                    let mut detail = e.detail.clone();
+                    if let Some(t) = detail["merged_into"].as_i64() {
+                        detail["merged_into"] = serde_json::json!(pos(t));
+                    }
                     (
                         e.seq,
                         e.at_ms,
                         e.step.clone(),
                         e.capacity.clone(),
                         e.note.clone(),
-                        e.detail.clone(),
+                        detail,
                     )
                 })
                 .collect();
             (
-                d.case.stage.clone(),
-                d.case.level.clone(),
-                d.case.lead_unit.clone(),
-                d.case.due_at_ms,
-                d.case.overdue,
-                d.reworks,
-                d.returns,
-                d.rated,
-                d.units.len(),
+                (
+                    d.case.stage.clone(),
+                    d.case.level.clone(),
+                    d.case.lead_unit.clone(),
+                ),
+                (
+                    d.case.due_at_ms,
+                    d.case.overdue,
+                    d.reworks,
+                    d.returns,
+                    d.rated,
+                ),
+                (d.units.len(), d.merged_into.and_then(pos)),
                 events,
             )
         };
-        assert_eq!(shape(&a), shape(&b), "case {i}");
+        assert_eq!(shape(&a, &grouped), shape(&b, &single), "case {i}");
         assert_projection_is_replay(&store, grouped[i]).await;
     }
     let today = Date::from_epoch_ms_cst(now);
@@ -974,6 +1046,24 @@ async fn a_group_of_steps_equals_the_steps_one_by_one(store: Store) {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(ind_a.counts, ind_b.counts);
+    // The two sets' reporters heard the same things, merged reports included.
+    let heard = |who: &'static str| {
+        let store = store.clone();
+        async move {
+            let mut n: Vec<String> = store
+                .notifications(&[who.to_string()], 10_000)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .into_iter()
+                .map(|n| format!("{} {}", n.step, n.at_ms))
+                .collect();
+            n.sort();
+            n
+        }
+    };
+    let (a, b) = (heard("user:42").await, heard("user:43").await);
+    assert!(!a.is_empty());
+    assert_eq!(a, b);
     assert!(matches!(
         store.verify_audit().await.unwrap_or_else(|e| panic!("{e}")),
         shezhi_store::access::AuditCheck::Intact { .. }

@@ -158,14 +158,7 @@ pub async fn run(
         (Step::Feedback, Capacity::LeadUnit),
         (Step::Verify, Capacity::LevelStaff),
     ];
-    let step_writers: usize = std::env::var("SHEZHI_STEP_WRITERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(match backend {
-            BenchBackend::Sqlite => 1,
-            BenchBackend::Postgres => 2,
-        });
-    let writer = GroupSteps::start(store.clone(), calendar.clone(), 256, step_writers);
+    let writer = GroupSteps::start(store.clone(), calendar.clone(), 256);
     let start = Instant::now();
     let mut tasks = Vec::new();
     for m in 0..movers {

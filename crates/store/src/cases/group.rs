@@ -34,52 +34,46 @@ impl<J, A> Clone for Queue<J, A> {
 }
 
 impl<J: Send + 'static, A: Send + 'static> Queue<J, A> {
-    /// Start `writers` tasks that take groups of at most `max_batch` jobs off the queue and
-    /// answer each job with what `write` returns for it (one answer per job, in order).
-    fn start<F, Fut>(what: &'static str, max_batch: usize, writers: usize, write: F) -> Self
+    /// Start the writer task: it takes groups of at most `max_batch` jobs off the queue and
+    /// answers each job with what `write` returns for it (one answer per job, in order).
+    fn start<F, Fut>(what: &'static str, max_batch: usize, write: F) -> Self
     where
-        F: Fn(Vec<J>) -> Fut + Clone + Send + Sync + 'static,
+        F: Fn(Vec<J>) -> Fut + Send + 'static,
         Fut: Future<Output = Answers<A>> + Send,
     {
-        let (tx, rx) = mpsc::channel::<Request<J, A>>(max_batch.max(1) * 4);
-        let rx = Arc::new(tokio::sync::Mutex::new(rx));
-        for _ in 0..writers.max(1) {
-            let (rx, write) = (rx.clone(), write.clone());
-            tokio::spawn(async move {
-                loop {
-                    // One writer gathers at a time; the others write meanwhile.
-                    let group = {
-                        let mut rx = rx.lock().await;
-                        let Some(first) = rx.recv().await else { break };
-                        let mut group = vec![first];
-                        while group.len() < max_batch {
-                            match rx.try_recv() {
-                                Ok(j) => group.push(j),
-                                Err(_) => break,
-                            }
+        let (tx, mut rx) = mpsc::channel::<Request<J, A>>(max_batch.max(1) * 4);
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                // Let submitters that are ready to run (those just answered, sending their
+                // next job) reach the queue before it is drained: no waiting, only a turn for
+                // tasks already runnable.
+                tokio::task::yield_now().await;
+                let mut group = vec![first];
+                while group.len() < max_batch {
+                    match rx.try_recv() {
+                        Ok(j) => group.push(j),
+                        Err(_) => break,
+                    }
+                }
+                let (jobs, replies): (Vec<J>, Vec<_>) =
+                    group.into_iter().map(|r| (r.job, r.reply)).unzip();
+                let span = tracing::debug_span!("group_commit", what, size = jobs.len());
+                match write(jobs).instrument(span).await {
+                    Ok(answers) => {
+                        for (reply, a) in replies.into_iter().zip(answers) {
+                            let _ = reply.send(a);
                         }
-                        group
-                    };
-                    let (jobs, replies): (Vec<J>, Vec<_>) =
-                        group.into_iter().map(|r| (r.job, r.reply)).unzip();
-                    let span = tracing::debug_span!("group_commit", what, size = jobs.len());
-                    match write(jobs).instrument(span).await {
-                        Ok(answers) => {
-                            for (reply, a) in replies.into_iter().zip(answers) {
-                                let _ = reply.send(a);
-                            }
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %e, what, "a group failed; none of it was stored");
-                            let text = e.to_string();
-                            for reply in replies {
-                                let _ = reply.send(Err(StoreError::Unavailable(text.clone())));
-                            }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, what, "a group failed; none of it was stored");
+                        let text = e.to_string();
+                        for reply in replies {
+                            let _ = reply.send(Err(StoreError::Unavailable(text.clone())));
                         }
                     }
                 }
-            });
-        }
+            }
+        });
         Queue { jobs: tx }
     }
 
@@ -117,7 +111,6 @@ impl GroupIntake {
         GroupIntake(Queue::start(
             "intake",
             max_batch,
-            1,
             move |cases: Vec<NewCase>| {
                 let (store, vault, clock, calendar) = (
                     store.clone(),
@@ -152,19 +145,13 @@ impl std::fmt::Debug for GroupSteps {
 }
 
 impl GroupSteps {
-    /// Start `writers` writer tasks (one for SQLite, which has one writer anyway; a few for
-    /// PostgreSQL, whose round trips would otherwise leave the cores idle); a group holds at
-    /// most `max_batch` steps.
-    pub fn start(
-        store: Store,
-        calendar: Arc<WorkCalendar>,
-        max_batch: usize,
-        writers: usize,
-    ) -> GroupSteps {
+    /// Start the writer task; a group holds at most `max_batch` steps. One writer serves
+    /// both backends: on SQLite there is one writer anyway, and on PostgreSQL a second one
+    /// measured slower (its groups are smaller and both wait on the same shared rows).
+    pub fn start(store: Store, calendar: Arc<WorkCalendar>, max_batch: usize) -> GroupSteps {
         GroupSteps(Queue::start(
             "step",
             max_batch,
-            writers,
             move |jobs: Vec<StepJob>| {
                 let (store, calendar) = (store.clone(), calendar.clone());
                 async move { store.take_steps(&jobs, &calendar).await }

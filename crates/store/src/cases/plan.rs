@@ -147,6 +147,8 @@ pub(crate) struct CaseRow {
     pub created_at_ms: i64,
     /// The dispatch round of the current units.
     pub round: i64,
+    /// How many reports were merged into it, when read with the row (PostgreSQL).
+    pub merged_children: Option<i64>,
 }
 
 /// What else the step needs read before it is planned.

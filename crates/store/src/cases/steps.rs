@@ -32,12 +32,16 @@ pub(crate) const ROW_COLUMNS: &str = "id, number, title, source, category_code, 
     level_code, lead_unit, rated, reworks, returns, escalations, reporter, contact_masked, clock_gen, due_at_ms, paused_at_ms, \
     overdue, events, created_at_ms, round";
 
+/// The reports merged into a case, read with its row on PostgreSQL.
+pub(crate) const MERGED_CHILDREN: &str =
+    "(SELECT COUNT(*) FROM cases m WHERE m.merged_into = cases.id)";
+
 /// The statement that locks a case row and reads it (see `step_in_tx`).
 pub(crate) fn lock_row_sql(backend: crate::Backend) -> &'static str {
     static SQL: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();
     let [pg, lite] = SQL.get_or_init(|| {
         [
-            format!("SELECT {ROW_COLUMNS} FROM cases WHERE id = $1 FOR UPDATE"),
+            format!("SELECT {ROW_COLUMNS}, {MERGED_CHILDREN} FROM cases WHERE id = $1 FOR UPDATE"),
             format!("UPDATE cases SET events = events WHERE id = $1 RETURNING {ROW_COLUMNS}"),
         ]
     });
@@ -86,6 +90,11 @@ where
         events: r.try_get(21)?,
         created_at_ms: r.try_get(22)?,
         round: r.try_get(23)?,
+        merged_children: if r.len() > 24 {
+            Some(r.try_get(24)?)
+        } else {
+            None
+        },
     };
     Ok((row, r.try_get(5)?))
 }
@@ -105,6 +114,16 @@ impl Store {
             .ok()?
             .get(&(code.to_string(), version))
             .cloned()
+    }
+
+    pub(crate) fn unit_known(&self, code: &str) -> bool {
+        self.units.lock().is_ok_and(|u| u.contains(code))
+    }
+
+    pub(crate) fn remember_unit(&self, code: &str) {
+        if let Ok(mut u) = self.units.lock() {
+            u.insert(code.to_string());
+        }
     }
 
     pub(crate) fn remember_category(
@@ -168,15 +187,20 @@ macro_rules! step_in_tx {
             }
         };
         let mut ctx = $crate::cases::plan::Context::default();
-        if !input.units.is_empty() {
+        // Units are never removed, so one known to exist is remembered.
+        let unknown: Vec<&String> = input.units.iter().filter(|u| !$store.unit_known(u)).collect();
+        ctx.known_units.extend(input.units.iter().filter(|u| !unknown.contains(u)).cloned());
+        if !unknown.is_empty() {
             let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT code FROM handling_units WHERE code IN (");
             let mut sep = qb.separated(", ");
-            for u in &input.units {
+            for u in &unknown {
                 sep.push_bind(u.as_str());
             }
             qb.push(")");
             for r in qb.build().fetch_all(&mut *$tx).await? {
-                ctx.known_units.push(sqlx::Row::try_get(&r, 0)?);
+                let code: String = sqlx::Row::try_get(&r, 0)?;
+                $store.remember_unit(&code);
+                ctx.known_units.push(code);
             }
         }
         if let Some(target) = input.merge_into {
@@ -190,7 +214,9 @@ macro_rules! step_in_tx {
         let mut writes = vec![$crate::cases::plan::event(id, &plan, step, input, now)];
         writes.extend(plan.stmts.iter().cloned());
         // Reports merged into this case follow it: their reporters hear when it is done.
-        if plan.next.stage == shezhi_domain::cases::Stage::Closed && plan.next.stage != row.state.stage {
+        if plan.next.stage == shezhi_domain::cases::Stage::Closed && plan.next.stage != row.state.stage
+            && row.merged_children != Some(0)
+        {
             let children = sqlx::query("SELECT id, number, reporter FROM cases WHERE merged_into = $1")
                 .bind(id).fetch_all(&mut *$tx).await?;
             for c in &children {
@@ -302,15 +328,17 @@ impl Store {
             async {
                 let mut tx = p.begin().await?;
                 // On PostgreSQL, lock and read the group's cases first, in id order, in one
-                // round trip: groups written at once cannot then wait on each other in a
-                // circle, and each case's first step needs no read of its own. (SQLite has
-                // one writer, whose no-op update takes the write lock.)
+                // round trip: each case's first step then needs no read of its own, and the
+                // group cannot wait in a circle with other writers (another server's step
+                // writer, the sweeper), which also lock cases in id order before the audit
+                // head and the counters. (SQLite has one writer, whose no-op update takes
+                // the write lock.)
                 let mut read: std::collections::HashMap<i64, (CaseRow, i64)> = Default::default();
                 if self.backend() == crate::Backend::Postgres {
                     let mut ids: Vec<i64> = jobs.iter().map(|j| j.case_id).collect();
                     ids.sort_unstable();
                     ids.dedup();
-                    let mut qb = sqlx::QueryBuilder::<DB>::new(format!("SELECT {ROW_COLUMNS} FROM cases WHERE id IN ("));
+                    let mut qb = sqlx::QueryBuilder::<DB>::new(format!("SELECT {ROW_COLUMNS}, {MERGED_CHILDREN} FROM cases WHERE id IN ("));
                     let mut sep = qb.separated(", ");
                     for id in &ids {
                         sep.push_bind(*id);
@@ -333,6 +361,10 @@ impl Store {
                     .await;
                     match one {
                         Ok((plan, note)) => {
+                            // A merge changes what the target's row said of its merged reports.
+                            if let Some((t, _)) = j.input.merge_into.and_then(|target| read.get_mut(&target)) {
+                                t.merged_children = None;
+                            }
                             counts.merge(plan.counts);
                             notes.push(note);
                             answers.push(Ok(StepDone {
