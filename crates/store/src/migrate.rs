@@ -28,6 +28,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!("0004_cases"),
     migration!("0005_campaigns"),
     migration!("0006_campaign_buildings"),
+    migration!("0007_hot_rows"),
 ];
 
 impl Store {
