@@ -161,6 +161,34 @@ macro_rules! on_both_backends {
 }
 
 impl Store {
+    /// Make the database refuse every case event whose note is `note` (a trigger raising an
+    /// error), to test what the writers do when the database fails part-way.
+    pub async fn debug_fail_events_noted(&self, note: &str) -> Result<(), crate::StoreError> {
+        let quoted = note.replace('\'', "''");
+        match &self.pool {
+            crate::backend::Pool::Postgres(p) => {
+                sqlx::raw_sql(&format!(
+                    "CREATE FUNCTION fail_noted() RETURNS trigger AS $f$ BEGIN \
+                       IF NEW.note = '{quoted}' THEN RAISE EXCEPTION 'refused by the test'; END IF; \
+                       RETURN NEW; END $f$ LANGUAGE plpgsql; \
+                     CREATE TRIGGER fail_noted BEFORE INSERT ON case_events \
+                       FOR EACH ROW EXECUTE FUNCTION fail_noted();"
+                ))
+                .execute(p)
+                .await?;
+            }
+            crate::backend::Pool::Sqlite(p) => {
+                sqlx::raw_sql(&format!(
+                    "CREATE TRIGGER fail_noted BEFORE INSERT ON case_events \
+                       WHEN NEW.note = '{quoted}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+                ))
+                .execute(p)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Every row of a register or access table as text (PostgreSQL's row-to-text cast, bytea in hex), to
     /// search for values that must not be stored in clear.
     pub async fn debug_dump_table(&self, table: &str) -> Result<String, crate::StoreError> {

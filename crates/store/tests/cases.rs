@@ -1070,6 +1070,78 @@ async fn a_group_of_steps_equals_the_steps_one_by_one(store: Store) {
     ));
 }
 
+/// The database fails in the middle of a group (a trigger refuses one step's event): the
+/// group is rolled back and each step is taken on its own, so the others are kept, the failed
+/// one gets the database's error, and counters and the audit chain stay whole.
+async fn a_failing_step_does_not_take_its_group_down(store: Store) {
+    let cal = setup(&store).await;
+    let t0 = monday_9();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let r = report("order.vendor", [104.08 + i as f64 * 0.01, 30.65], None);
+        ids.push(intake_one(&store, &cal, r, t0).await);
+    }
+    store
+        .debug_fail_events_noted("boom")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let jobs: Vec<StepJob> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let mut input = by(Step::Accept, &[Capacity::LevelStaff], "user:7");
+            if i == 1 {
+                input.note = "boom".into();
+            }
+            StepJob {
+                case_id: *id,
+                input,
+                now: t0 + HOUR,
+            }
+        })
+        .collect();
+    let answers = store
+        .take_steps(&jobs, &cal)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(answers.len(), 3);
+    assert_eq!(
+        answers[0].as_ref().map(|d| d.stage.as_str()).ok(),
+        Some("accepted")
+    );
+    assert!(
+        matches!(&answers[1], Err(shezhi_store::StoreError::Db(_))),
+        "{:?}",
+        answers[1]
+    );
+    assert_eq!(
+        answers[2].as_ref().map(|d| d.stage.as_str()).ok(),
+        Some("accepted")
+    );
+    for (i, id) in ids.iter().enumerate() {
+        let d = store
+            .case_detail(*id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("case"));
+        let want = if i == 1 { "reported" } else { "accepted" };
+        assert_eq!(d.case.stage, want);
+        assert_eq!(d.events.len(), if i == 1 { 1 } else { 2 });
+        assert_projection_is_replay(&store, *id).await;
+    }
+    let today = Date::from_epoch_ms_cst(t0);
+    let ind = store
+        .indicators(&CELL[..15], today, today)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ind.counts.get("intake"), Some(&3));
+    assert_eq!(ind.counts.get("accepted"), Some(&2));
+    match store.verify_audit().await.unwrap_or_else(|e| panic!("{e}")) {
+        shezhi_store::access::AuditCheck::Intact { entries, .. } => assert_eq!(entries, 5),
+        broken => panic!("{broken:?}"),
+    }
+}
+
 on_both_backends!(
     a_whole_life_with_whistle_rework_and_rating,
     refusals_change_nothing,
@@ -1078,4 +1150,5 @@ on_both_backends!(
     timers_survive_a_restart,
     pauses_stop_the_clock,
     a_group_of_steps_equals_the_steps_one_by_one,
+    a_failing_step_does_not_take_its_group_down,
 );
