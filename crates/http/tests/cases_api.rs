@@ -259,6 +259,40 @@ async fn the_loop_from_report_to_not_fixed(store: Store) {
         json!({"step": "escalate", "note": "需社区协调", "expect_events": events}),
     )
     .await;
+    // Staff see who took each step by name; the resident sees only their own.
+    let names = |v: &Value| -> Vec<(String, Value)> {
+        v["events"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| {
+                        (
+                            e["step"].as_str().unwrap_or_default().to_string(),
+                            e["actor_name"].clone(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (_, by_staff) = send(&w.shequ, "GET", &format!("/api/v1/cases/{id}"), None).await;
+    let (_, by_resident) = send(&w.resident, "GET", &format!("/api/v1/cases/{id}"), None).await;
+    assert_eq!(
+        names(&by_staff),
+        vec![
+            ("report".to_string(), json!("jumin")),
+            ("escalate".to_string(), json!("wangge"))
+        ],
+        "{by_staff}"
+    );
+    assert_eq!(
+        names(&by_resident),
+        vec![
+            ("report".to_string(), json!("jumin")),
+            ("escalate".to_string(), Value::Null)
+        ],
+        "{by_resident}"
+    );
     let (_, inbox) = send(&w.shequ, "GET", "/api/v1/cases?box=to_accept", None).await;
     assert!(
         inbox["items"]

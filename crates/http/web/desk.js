@@ -173,7 +173,7 @@ function drawCase() {
     state.open ? stepForm(state.open) : null,
     el('h3', {}, t('timeline')),
     el('ol', { class: 'timeline', id: 'timeline' }, v.events.map((e) => el('li', { 'data-step': e.step },
-      el('strong', {}, label('steps', e.step)), ' ', el('span', { class: 'muted small' }, `${time(e.at_ms)} · ${t('by', { actor: e.actor, capacity: label('capacities', e.capacity) })}`),
+      el('strong', {}, label('steps', e.step)), ' ', el('span', { class: 'muted small' }, `${time(e.at_ms)} · ${e.actor_name ? t('by', { actor: e.actor_name, capacity: label('capacities', e.capacity) }) : label('capacities', e.capacity)}`),
       e.note ? el('div', {}, e.note) : null))));
   drawPin();
 }

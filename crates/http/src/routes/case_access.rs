@@ -78,11 +78,25 @@ pub(crate) async fn visible_case(
     caller: &Caller,
     id: i64,
 ) -> Result<(CaseDetail, Vec<Capacity>, Vec<Step>), ApiError> {
-    let detail = s
+    let mut detail = s
         .store
         .case_detail(id)
         .await?
         .ok_or_else(|| case_not_found(id))?;
+    // Staff see who took each step; a resident sees only their own name.
+    let staff = caller
+        .grants
+        .bindings
+        .iter()
+        .any(|b| b.role != shezhi_domain::access::Role::Resident);
+    if !staff {
+        let me = caller.actor();
+        for e in &mut detail.events {
+            if e.actor != me {
+                e.actor_name = None;
+            }
+        }
+    }
     let facts = StoredFacts::of(&detail);
     let caps = capacities_on(caller, &facts);
     let my_units: Vec<&str> = caller

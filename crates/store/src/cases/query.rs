@@ -43,7 +43,10 @@ pub struct CaseEvent {
     pub seq: i64,
     pub at_ms: i64,
     pub step: String,
+    /// `user:{id}`, `system:sla`, `anonymous`, ….
     pub actor: String,
+    /// The display name of a `user:` actor, where the caller may see it.
+    pub actor_name: Option<String>,
     pub capacity: String,
     pub note: String,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
@@ -188,12 +191,26 @@ impl Store {
                 return Ok(None);
             };
             let case = summary(&r)?;
-            let events = sqlx::query("SELECT seq, at_ms, step, actor, capacity, note, detail FROM case_events WHERE case_id = $1 ORDER BY seq")
+            let mut events = sqlx::query("SELECT seq, at_ms, step, actor, capacity, note, detail FROM case_events WHERE case_id = $1 ORDER BY seq")
                 .bind(id).fetch_all(p).await?
                 .iter().map(|e| Ok(CaseEvent {
-                    seq: e.try_get(0)?, at_ms: e.try_get(1)?, step: e.try_get(2)?, actor: e.try_get(3)?, capacity: e.try_get(4)?,
+                    seq: e.try_get(0)?, at_ms: e.try_get(1)?, step: e.try_get(2)?, actor: e.try_get(3)?, actor_name: None, capacity: e.try_get(4)?,
                     note: e.try_get(5)?, detail: serde_json::from_str(&e.try_get::<String, _>(6)?).unwrap_or_default(),
                 })).collect::<Result<Vec<_>, sqlx::Error>>()?;
+            // Who the users among the actors are, in one read.
+            let mut users: Vec<i64> = events.iter().filter_map(|e| e.actor.strip_prefix("user:")?.parse().ok()).collect();
+            users.sort_unstable();
+            users.dedup();
+            if !users.is_empty() {
+                let list = users.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+                let names: std::collections::HashMap<String, String> = sqlx::query(&format!("SELECT id, display_name FROM users WHERE id IN ({list})"))
+                    .fetch_all(p).await?
+                    .iter().map(|u| Ok((format!("user:{}", u.try_get::<i64, _>(0)?), u.try_get(1)?)))
+                    .collect::<Result<_, sqlx::Error>>()?;
+                for e in &mut events {
+                    e.actor_name = names.get(&e.actor).cloned();
+                }
+            }
             let units = sqlx::query("SELECT u.round, u.unit_code, h.name, u.role, u.assigned_at_ms, u.check_in_due_ms, u.checked_in_at_ms \
                                      FROM case_units u LEFT JOIN handling_units h ON h.code = u.unit_code WHERE u.case_id = $1 ORDER BY u.round, u.role DESC, u.unit_code")
                 .bind(id).fetch_all(p).await?
