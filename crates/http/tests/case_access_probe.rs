@@ -280,11 +280,19 @@ impl Probe {
         };
         let mine = |k: &Known| k.facts.reporter == self.actor;
         let ever = |u: &str, k: &Known| k.units_ever.iter().any(|x| x == u);
-        let staged = |st: Stage| -> Result<BTreeSet<i64>, ()> {
+        // Where the case sits now (its level region) also within the scope: the caller's level
+        // answers for it or supervises it.
+        let sits_in_scope = |k: &Known| {
+            RegionCode::parse(&k.facts.level_code)
+                .is_ok_and(|l| scopes.iter().any(|s| s.contains(&k.cell) && s.contains(&l)))
+        };
+        let staged = |st: Stage, sits: bool| -> Result<BTreeSet<i64>, ()> {
             if scopes.is_empty() {
                 return Err(());
             }
-            Ok(pick(&|k| in_scope(k) && k.state.stage == st))
+            Ok(pick(&|k| {
+                in_scope(k) && k.state.stage == st && (!sits || sits_in_scope(k))
+            }))
         };
         let leads = |st: Stage| -> Result<BTreeSet<i64>, ()> {
             let u = unit.clone().ok_or(())?;
@@ -305,10 +313,10 @@ impl Probe {
             }
             "to_sign" => leads(Stage::Dispatched),
             "to_handle" => leads(Stage::Handling),
-            "to_accept" => staged(Stage::Reported),
-            "to_dispatch" => staged(Stage::Accepted),
-            "to_verify" => staged(Stage::FedBack),
-            "pause_requests" => staged(Stage::PauseRequested),
+            "to_accept" => staged(Stage::Reported, true),
+            "to_dispatch" => staged(Stage::Accepted, true),
+            "to_verify" => staged(Stage::FedBack, false),
+            "pause_requests" => staged(Stage::PauseRequested, true),
             _ => Ok(pick(&|k| in_scope(k) && k.overdue)),
         }
     }

@@ -322,6 +322,17 @@ async fn the_loop_from_report_to_not_fixed(store: Store) {
         json!({"step": "escalate", "note": "涉及多部门，请街道协调"}),
     )
     .await;
+    // Once it sits with the street, it is in the street's box and no longer in the
+    // community's, which could not act on it there.
+    let in_box = |v: &Value| {
+        v["items"]
+            .as_array()
+            .is_some_and(|items| items.iter().any(|c| c["id"] == json!(id)))
+    };
+    let (_, street_box) = send(&w.jiedao, "GET", "/api/v1/cases?box=to_dispatch", None).await;
+    assert!(in_box(&street_box), "{street_box}");
+    let (_, community_box) = send(&w.shequ, "GET", "/api/v1/cases?box=to_dispatch", None).await;
+    assert!(!in_box(&community_box), "{community_box}");
     step(
         &w.jiedao,
         id,

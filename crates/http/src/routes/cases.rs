@@ -389,6 +389,10 @@ pub async fn list(
             if view.scopes.is_empty() {
                 return Err(crate::auth::forbidden(Action::ViewCases));
             }
+            // Accepting, dispatching and approving pauses belong to the level a case sits at
+            // and the levels above it; a case that has gone up leaves the lower desks' boxes.
+            // Verifying stays open to the community the case lies in.
+            f.level_within = b != "to_verify";
         }
         "overdue" => f.overdue = true,
         _ => return Err(bad("invalid_box", "未知的收件箱", "unknown inbox")),

@@ -97,6 +97,9 @@ pub struct CaseFilter {
     pub stages: Vec<String>,
     /// Only cases sitting at exactly this level region.
     pub level_code: Option<String>,
+    /// Only cases whose level region (where the case sits now) also lies within one of the
+    /// scopes: what the caller's level answers for or supervises, not what has gone above it.
+    pub level_within: bool,
     pub lead_unit: Option<String>,
     /// Cases this unit was ever sent to (lead or assisting).
     pub unit: Option<String>,
@@ -274,7 +277,11 @@ impl Store {
                     if i > 0 {
                         qb.push(" OR ");
                     }
-                    qb.push("(c.cell_code >= ").push_bind(lo).push(" AND c.cell_code < ").push_bind(hi).push(")");
+                    qb.push("(c.cell_code >= ").push_bind(lo.clone()).push(" AND c.cell_code < ").push_bind(hi.clone());
+                    if f.level_within {
+                        qb.push(" AND c.level_code >= ").push_bind(lo).push(" AND c.level_code < ").push_bind(hi);
+                    }
+                    qb.push(")");
                 }
                 qb.push(")");
             }
