@@ -338,6 +338,35 @@ pub async fn show(
     }))
 }
 
+/// One page of `limit` items over several disjoint parts taken in order, after `after`:
+/// each part is asked for what is still wanted after the cursor, and the cursor moves to the
+/// last item taken (`key`). The next page's cursor, when this page is full.
+async fn page_across<T, Fut>(
+    parts: impl IntoIterator<Item = RegionCode>,
+    limit: i64,
+    mut after: Option<String>,
+    fetch: impl Fn(RegionCode, Option<String>, i64) -> Fut,
+    key: impl Fn(&T) -> String,
+) -> Result<(Vec<T>, Option<String>), ApiError>
+where
+    Fut: std::future::Future<Output = Result<Vec<T>, shezhi_store::StoreError>>,
+{
+    let mut items = Vec::new();
+    for part in parts {
+        let want = limit - items.len() as i64;
+        if want <= 0 {
+            break;
+        }
+        let page = fetch(part, after.clone(), want).await?;
+        if let Some(last) = page.last() {
+            after = Some(key(last));
+        }
+        items.extend(page);
+    }
+    let next = (items.len() as i64 == limit).then_some(after).flatten();
+    Ok((items, next))
+}
+
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 pub struct RecipientQuery {
     /// Only those that have not reported on the current version (default `true`).
@@ -380,23 +409,23 @@ pub async fn recipients(
                 }
             })
             .collect();
-    let mut items: Vec<Recipient> = Vec::new();
-    let mut after = q.cursor.clone().unwrap_or_default();
-    for part in RegionCode::disjoint(parts) {
-        let want = limit - items.len() as i64;
-        if want <= 0 {
-            break;
-        }
-        let page = s
-            .store
-            .directive_recipients(id, &part, q.pending.unwrap_or(true), &after, want)
-            .await?;
-        if let Some(r) = page.last() {
-            after = r.region_code.clone();
-        }
-        items.extend(page);
-    }
-    let next_cursor = (items.len() as i64 == limit).then_some(after);
+    let pending = q.pending.unwrap_or(true);
+    let (items, next_cursor) = page_across(
+        RegionCode::disjoint(parts),
+        limit,
+        q.cursor.clone(),
+        |part, after, want| {
+            let store = s.store.clone();
+            async move {
+                let after = after.unwrap_or_default();
+                store
+                    .directive_recipients(id, &part, pending, &after, want)
+                    .await
+            }
+        },
+        |r: &Recipient| r.region_code.clone(),
+    )
+    .await?;
     Ok(Json(RecipientPage { items, next_cursor }))
 }
 
@@ -742,23 +771,21 @@ pub async fn tasks(
     let c = campaign(&s, &id).await?;
     let region = super::register::existing_region(&s, &q.region).await?;
     let limit = super::register::limit(q.limit.as_deref())?;
-    let mut items = Vec::new();
-    let mut after = q.cursor.clone();
-    for sc in caller.within(Action::VisitHouseholds, &region)? {
-        let want = limit - items.len() as i64;
-        if want <= 0 {
-            break;
-        }
-        let page = s
-            .store
-            .campaign_tasks(c.id, &sc, after.as_deref(), want)
-            .await?;
-        if let Some(t) = page.last() {
-            after = Some(format!("{}.{}", t.cell_code, t.household_id));
-        }
-        items.extend(page);
-    }
-    let next_cursor = (items.len() as i64 == limit).then_some(after).flatten();
+    let (items, next_cursor) = page_across(
+        caller.within(Action::VisitHouseholds, &region)?,
+        limit,
+        q.cursor.clone(),
+        |part, after, want| {
+            let store = s.store.clone();
+            async move {
+                store
+                    .campaign_tasks(c.id, &part, after.as_deref(), want)
+                    .await
+            }
+        },
+        |t: &Task| format!("{}.{}", t.cell_code, t.household_id),
+    )
+    .await?;
     Ok(Json(TaskPage { items, next_cursor }))
 }
 

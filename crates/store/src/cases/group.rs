@@ -25,6 +25,12 @@ struct Queue<J, A> {
     jobs: mpsc::Sender<Request<J, A>>,
 }
 
+impl<J, A> std::fmt::Debug for Queue<J, A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue").finish_non_exhaustive()
+    }
+}
+
 impl<J, A> Clone for Queue<J, A> {
     fn clone(&self) -> Self {
         Queue {
@@ -90,14 +96,8 @@ impl<J: Send + 'static, A: Send + 'static> Queue<J, A> {
 }
 
 /// The intake queue in front of [`Store::intake_batch`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct GroupIntake(Queue<NewCase, Intake>);
-
-impl std::fmt::Debug for GroupIntake {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("GroupIntake")
-    }
-}
 
 impl GroupIntake {
     /// Start the writer task; batches hold at most `max_batch` reports.
@@ -135,14 +135,8 @@ impl GroupIntake {
 
 /// The step queue in front of [`Store::take_steps`]: steps sent at the same moment share one
 /// transaction, and each is answered only after it has committed.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct GroupSteps(Queue<StepJob, StepDone>);
-
-impl std::fmt::Debug for GroupSteps {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("GroupSteps")
-    }
-}
 
 impl GroupSteps {
     /// Start the writer task; a group holds at most `max_batch` steps. One writer serves
