@@ -58,6 +58,13 @@ pub struct Store {
     pub(crate) units: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
+/// The connection as a PostgreSQL connection, if it is one. Code compiled for both backends
+/// uses it to take a path only PostgreSQL has (array parameters, whose statement text does
+/// not change with the number of rows, so the server parses and plans it once per connection).
+pub(crate) fn as_postgres<C: std::any::Any>(conn: &mut C) -> Option<&mut sqlx::PgConnection> {
+    (conn as &mut dyn std::any::Any).downcast_mut()
+}
+
 /// Run the same body against whichever pool the store holds. The body is compiled once per
 /// backend, so it may only use SQL and types both accept.
 macro_rules! with_pool {
@@ -122,7 +129,11 @@ impl Store {
             Pool::Sqlite(pool)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let co = PgConnectOptions::from_str(url).map_err(|e| invalid(url, e))?;
+            // No ping before each use: a connection the server dropped fails its first
+            // statement and is then discarded, and every caller already answers a database
+            // fault; the ping would cost every transaction a round trip.
             let pool = PgPoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(opts.max_connections)
                 .acquire_timeout(opts.connect_timeout)
                 .connect_with(co)

@@ -29,6 +29,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!("0005_campaigns"),
     migration!("0006_campaign_buildings"),
     migration!("0007_hot_rows"),
+    migration!("0008_counter_log"),
 ];
 
 impl Store {

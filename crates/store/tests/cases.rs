@@ -1142,6 +1142,124 @@ async fn a_failing_step_does_not_take_its_group_down(store: Store) {
     }
 }
 
+/// Every figure the command view reads (a scope's indicators, the live counts, the figures
+/// by prefix, the daily flows).
+async fn all_figures(store: &Store, from: Date, to: Date) -> String {
+    let scopes: Vec<String> = [&CELL[..15], &CELL[..12], "510104018000", "510104000000"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(["unit:510104-CG".to_string(), "cat:order.vendor".to_string()])
+        .collect();
+    let mut out = String::new();
+    for s in &scopes {
+        let ind = store
+            .indicators(s, from, to)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        out += &format!("{s}: {:?}\n", ind.counts);
+        let flows = store
+            .daily_flows(s, from, to)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        out += &format!("{s} daily: {flows:?}\n");
+    }
+    let live = store
+        .live_counts(&scopes, to)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    out += &format!("live: {live:?}\n");
+    let units = store
+        .figures_by_prefix("unit:", from, to)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    out += &format!("units: {units:?}\n");
+    out
+}
+
+async fn folding_the_counter_log_changes_no_figure(store: Store) {
+    let cal = setup(&store).await;
+    let t0 = monday_9();
+    let day = 24 * HOUR;
+    let staff = [Capacity::LevelStaff];
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let r = report("order.vendor", [104.08 + i as f64 * 0.01, 30.65], None);
+        ids.push(intake_one(&store, &cal, r, t0 + (i / 3) * day).await);
+    }
+    // Steps in groups over two days: accepted, dispatched to a unit, one rejected.
+    for (k, id) in ids.iter().enumerate() {
+        let now = t0 + day + HOUR + k as i64;
+        let mut jobs = vec![StepJob {
+            case_id: *id,
+            input: by(
+                if k == 5 { Step::Reject } else { Step::Accept },
+                &staff,
+                "user:7",
+            ),
+            now,
+        }];
+        if k < 5 {
+            let mut d = by(Step::Dispatch, &staff, "user:7");
+            d.units = vec!["510104-CG".into()];
+            jobs.push(StepJob {
+                case_id: *id,
+                input: d,
+                now: now + 1,
+            });
+        }
+        for a in store
+            .take_steps(&jobs, &cal)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+        {
+            a.unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    let (from, to) = (
+        Date::from_epoch_ms_cst(t0),
+        Date::from_epoch_ms_cst(t0 + day),
+    );
+    let before = all_figures(&store, from, to).await;
+    let city = store
+        .indicators("510104000000", from, to)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(city.counts.get("intake"), Some(&6), "{before}");
+    assert_eq!(city.counts.get("dispatched"), Some(&5), "{before}");
+    // Two folds at once (as from two servers), then whatever is left.
+    let (a, b) = tokio::join!(
+        store.fold_counter_log(2),
+        store.fold_counter_log(shezhi_store::cases::FOLD_BATCH)
+    );
+    let rest = store
+        .fold_counter_log_all()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let folded = a.unwrap_or_else(|e| panic!("{e}")) + b.unwrap_or_else(|e| panic!("{e}")) + rest;
+    match store.backend() {
+        // Six intakes and six groups of steps, each one log row.
+        shezhi_store::Backend::Postgres => assert_eq!(folded, 12),
+        shezhi_store::Backend::Sqlite => assert_eq!(folded, 0),
+    }
+    assert_eq!(all_figures(&store, from, to).await, before);
+    // Nothing is left to fold, and a later step is counted on top of the folded figures.
+    assert_eq!(
+        store
+            .fold_counter_log(shezhi_store::cases::FOLD_BATCH)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        0
+    );
+    let r = report("order.vendor", [104.09, 30.66], None);
+    intake_one(&store, &cal, r, t0 + day + 3 * HOUR).await;
+    let after = store
+        .indicators("510104000000", from, to)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(after.counts.get("intake"), Some(&7));
+    assert_eq!(after.counts.get("dispatched"), Some(&5));
+}
+
 on_both_backends!(
     a_whole_life_with_whistle_rework_and_rating,
     refusals_change_nothing,
@@ -1151,4 +1269,5 @@ on_both_backends!(
     pauses_stop_the_clock,
     a_group_of_steps_equals_the_steps_one_by_one,
     a_failing_step_does_not_take_its_group_down,
+    folding_the_counter_log_changes_no_figure,
 );

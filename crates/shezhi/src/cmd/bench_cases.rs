@@ -117,6 +117,9 @@ pub async fn run(
     let single_n = 1_000;
     let single = store.bench_single_row_commits(single_n).await?;
 
+    // The counter fold runs beside the writers, as in a server.
+    let fold = super::workers::spawn_counter_fold(store.clone(), super::workers::FOLD_EVERY);
+
     // Durable intake through the group-commit writer, `writers` submitters at once.
     let intake = GroupIntake::start(store.clone(), None, clock.clone(), calendar.clone(), 512);
     let start = Instant::now();
@@ -183,6 +186,7 @@ pub async fn run(
             .map_err(|e| CliError::Config(format!("lifecycle task: {e}")))??;
     }
     let life_time = start.elapsed();
+    fold.abort();
     let raw_ids: Vec<i64> = ((lifecycles + 1) as i64..=(2 * lifecycles) as i64).collect();
     let raw_time = store
         .bench_raw_steps(&raw_ids, steps.len() as i64, movers)

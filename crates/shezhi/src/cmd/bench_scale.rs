@@ -200,6 +200,8 @@ pub async fn run(
     let calendar = WorkCalendar::china();
     let end = start + minutes as i64 * 60_000;
     let mut sweeps = 0;
+    // The counter fold runs beside the sweeper, as in a server.
+    let fold = super::workers::spawn_counter_fold(store.clone(), super::workers::FOLD_EVERY);
     while clock.now_ms() < end + 60_000 {
         let r = store.sweep(clock.now_ms(), &calendar, 20_000).await?;
         sweeps += 1;
@@ -210,6 +212,7 @@ pub async fn run(
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
+    fold.abort();
     let lags: Vec<f64> = store
         .bench_timer_lags()
         .await?

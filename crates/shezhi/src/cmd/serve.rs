@@ -69,6 +69,7 @@ pub async fn run(cfg: &Config, demo: Option<&RegisterArgs>) -> Result<(), CliErr
         state.calendar.clone(),
         std::time::Duration::from_secs(10),
     );
+    super::workers::spawn_counter_fold(store.clone(), super::workers::FOLD_EVERY);
     super::workers::spawn_outbox(
         store.clone(),
         state.clock.clone(),

@@ -1,6 +1,8 @@
 //! Background work of a server: the SLA sweeper (fires due case timers; several servers on one
 //! PostgreSQL may all run it, each timer still fires once) and the outbound message sender
-//! (here the log channel: a deployment plugs its SMS or WeChat gateway in at `send`).
+//! (here the log channel: a deployment plugs its SMS or WeChat gateway in at `send`), and on
+//! PostgreSQL the fold of the case counter log into the counters (readers add what is not yet
+//! folded, so the fold's pace changes no figure, only how many log rows a read adds up).
 
 use shezhi_domain::calendar::WorkCalendar;
 use shezhi_domain::clock::Clock;
@@ -60,6 +62,38 @@ pub fn spawn_sweeper(
             }
         }
     });
+}
+
+/// How often a server folds the counter log: rarely enough that a fold adds up many
+/// transactions' deltas of the same counters, often enough that a read adds few rows.
+pub const FOLD_EVERY: Duration = Duration::from_secs(1);
+
+/// Fold the case counter log every `every` (PostgreSQL; nothing to do on SQLite), at once
+/// again while a fold finds a full batch. Returns the task, for callers that stop it.
+pub fn spawn_counter_fold(store: Store, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if store.backend() != shezhi_store::Backend::Postgres {
+            return;
+        }
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            loop {
+                match store
+                    .fold_counter_log(shezhi_store::cases::FOLD_BATCH)
+                    .await
+                {
+                    Ok(n) if n == shezhi_store::cases::FOLD_BATCH as u64 => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "counter fold failed; retrying at the next tick");
+                        break;
+                    }
+                }
+            }
+        }
+    })
 }
 
 /// An outbound channel.

@@ -88,60 +88,132 @@ macro_rules! audit_append_many {
         let counts: &$crate::cases::counters::CaseCounts = &$counts;
         // On PostgreSQL the head's new hash and the counters ride with the first insert of
         // entries: one round trip after the head is taken.
-        let pg = <$db as sqlx::Database>::NAME == "PostgreSQL";
         let items = counts.sorted();
-        // Locks are taken in one order everywhere: the audit head, then the counter rows.
-        let fold = pg && !notes.is_empty() && items.len() <= 500;
         if notes.is_empty() {
-            $crate::cases::counters::apply_case_counts!($db, counts, $tx);
+            if let Some(pg) = $crate::backend::as_postgres(&mut *$tx) {
+                $crate::access::audit::pg_append(pg, None, &[], &items).await?;
+            } else {
+                $crate::cases::counters::apply_case_counts!($db, counts, $tx);
+            }
         } else {
+            // Taking the head first locks it; locks are taken in one order everywhere: the
+            // audit head, then the counter rows.
             let n = notes.len() as i64;
             let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
                 .bind(n)
                 .fetch_one(&mut *$tx)
                 .await?;
-            if !fold {
-                $crate::cases::counters::apply_case_counts!($db, counts, $tx);
-            }
             let last_seq: i64 = sqlx::Row::try_get(&head, 0)?;
-            let mut prev: String = sqlx::Row::try_get(&head, 1)?;
-            let mut rows = Vec::with_capacity(notes.len());
-            for (i, note) in notes.iter().enumerate() {
-                let entry = note.entry(last_seq - n + 1 + i as i64);
-                let hash = shezhi_domain::audit::link_hash(&prev, &entry);
-                rows.push((entry, std::mem::replace(&mut prev, hash.clone()), hash));
-            }
-            if !pg {
+            let rows = $crate::access::audit::chain(notes, last_seq - n, sqlx::Row::try_get(&head, 1)?);
+            let prev = rows.last().map(|(_, _, h)| h.clone()).unwrap_or_default();
+            if let Some(pg) = $crate::backend::as_postgres(&mut *$tx) {
+                // The head's new hash, the counters and the entries in one round trip.
+                $crate::access::audit::pg_append(pg, Some((last_seq, &prev)), &rows, &items).await?;
+            } else {
+                $crate::cases::counters::apply_case_counts!($db, counts, $tx);
                 sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
                     .bind(prev.as_str())
                     .execute(&mut *$tx)
                     .await?;
-            }
-            for (i, chunk) in rows.chunks(1000).enumerate() {
-                let mut qb = sqlx::QueryBuilder::<$db>::new("");
-                if pg && i == 0 {
-                    qb.push("WITH h AS (UPDATE audit_head SET hash = ").push_bind(prev.as_str()).push(" WHERE id = 1)");
-                    if fold && !items.is_empty() {
-                        qb.push(", c AS (INSERT INTO case_counters (scope, metric, day, value) ");
-                        qb.push_values(&items, |mut b, ((scope, metric, day), v)| {
-                            b.push_bind(scope.as_str()).push_bind(metric.as_str()).push_bind(*day).push_bind(**v);
-                        });
-                        qb.push(" ON CONFLICT (scope, metric, day) DO UPDATE SET value = case_counters.value + excluded.value)");
-                    }
-                    qb.push(" ");
+                for chunk in rows.chunks(1000) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO audit_log (seq, at_ms, actor, action, target, region_code, ip, detail, prev_hash, hash) ",
+                    );
+                    qb.push_values(chunk, |mut b, (e, p, h)| {
+                        b.push_bind(e.seq).push_bind(e.at_ms).push_bind(e.actor.as_str()).push_bind(e.action.as_str())
+                            .push_bind(e.target.as_str()).push_bind(e.region_code.as_deref()).push_bind(e.ip.as_deref())
+                            .push_bind(e.detail.as_str()).push_bind(p.as_str()).push_bind(h.as_str());
+                    });
+                    qb.build().execute(&mut *$tx).await?;
                 }
-                qb.push("INSERT INTO audit_log (seq, at_ms, actor, action, target, region_code, ip, detail, prev_hash, hash) ");
-                qb.push_values(chunk, |mut b, (e, p, h)| {
-                    b.push_bind(e.seq).push_bind(e.at_ms).push_bind(e.actor.as_str()).push_bind(e.action.as_str())
-                        .push_bind(e.target.as_str()).push_bind(e.region_code.as_deref()).push_bind(e.ip.as_deref())
-                        .push_bind(e.detail.as_str()).push_bind(p.as_str()).push_bind(h.as_str());
-                });
-                qb.build().execute(&mut *$tx).await?;
             }
         }
     }};
 }
 pub(crate) use audit_append_many;
+
+/// An audit entry ready to insert, with the hash before it and its own.
+pub(crate) type ChainedEntry = (AuditEntry, String, String);
+
+/// `notes` as the entries that follow the entry `seq` whose hash is `prev`.
+pub(crate) fn chain(notes: &[AuditNote], seq: i64, mut prev: String) -> Vec<ChainedEntry> {
+    let mut rows = Vec::with_capacity(notes.len());
+    for (i, note) in notes.iter().enumerate() {
+        let entry = note.entry(seq + 1 + i as i64);
+        let hash = shezhi_domain::audit::link_hash(&prev, &entry);
+        rows.push((entry, std::mem::replace(&mut prev, hash.clone()), hash));
+    }
+    rows
+}
+
+/// PostgreSQL: the writes that close a transaction's audit and counters, as plain statements
+/// for one combined statement (see `plan::combined`): set the head (its last sequence number
+/// and hash) when `head` is given, insert the counter deltas as one row of the counter log,
+/// insert the entries. Every row travels in array parameters, so the texts are fixed.
+pub(crate) fn pg_tail(
+    head: Option<(i64, &str)>,
+    entries: &[ChainedEntry],
+    counts: &[(&(String, String, i64), &i64)],
+) -> Vec<crate::cases::plan::Stmt> {
+    use crate::cases::plan::{Arg, Stmt};
+    let mut out = Vec::new();
+    if let Some((seq, hash)) = head {
+        out.push(Stmt {
+            sql: "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1".into(),
+            args: vec![Arg::I(seq), Arg::S(hash.into())],
+        });
+    }
+    if !counts.is_empty() {
+        out.push(Stmt {
+            sql: "INSERT INTO case_counter_log (scopes, metrics, days, deltas) \
+                  VALUES ($1::text[], $2::text[], $3::int8[], $4::int8[])"
+                .into(),
+            args: vec![
+                Arg::Texts(counts.iter().map(|((s, _, _), _)| s.clone()).collect()),
+                Arg::Texts(counts.iter().map(|((_, m, _), _)| m.clone()).collect()),
+                Arg::Ints(counts.iter().map(|((_, _, d), _)| *d).collect()),
+                Arg::Ints(counts.iter().map(|(_, v)| **v).collect()),
+            ],
+        });
+    }
+    if !entries.is_empty() {
+        let text =
+            |f: fn(&ChainedEntry) -> Option<String>| Arg::OptTexts(entries.iter().map(f).collect());
+        out.push(Stmt {
+            sql: "INSERT INTO audit_log (seq, at_ms, actor, action, target, region_code, ip, detail, prev_hash, hash) \
+                  SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], \
+                  $7::text[], $8::text[], $9::text[], $10::text[])"
+                .into(),
+            args: vec![
+                Arg::Ints(entries.iter().map(|(e, _, _)| e.seq).collect()),
+                Arg::Ints(entries.iter().map(|(e, _, _)| e.at_ms).collect()),
+                text(|(e, _, _)| Some(e.actor.clone())),
+                text(|(e, _, _)| Some(e.action.clone())),
+                text(|(e, _, _)| Some(e.target.clone())),
+                text(|(e, _, _)| e.region_code.clone()),
+                text(|(e, _, _)| e.ip.clone()),
+                text(|(e, _, _)| Some(e.detail.clone())),
+                text(|(_, p, _)| Some(p.clone())),
+                text(|(_, _, h)| Some(h.clone())),
+            ],
+        });
+    }
+    out
+}
+
+/// PostgreSQL: [`pg_tail`] in one round trip.
+pub(crate) async fn pg_append(
+    conn: &mut sqlx::PgConnection,
+    head: Option<(i64, &str)>,
+    entries: &[ChainedEntry],
+    counts: &[(&(String, String, i64), &i64)],
+) -> Result<(), sqlx::Error> {
+    let tail = pg_tail(head, entries, counts);
+    if tail.is_empty() {
+        return Ok(());
+    }
+    crate::cases::plan::run_pg(conn, &crate::cases::plan::combined(&tail)).await
+}
 
 /// The outcome of checking the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]

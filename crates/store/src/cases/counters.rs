@@ -3,6 +3,12 @@
 //! unit, category and channel), day and metric. A figure over a period is a sum over its days;
 //! `open` and `overdue_open` are running levels, summed over all days up to the period's end.
 //! The city overview therefore reads a few hundred rows, never the cases.
+//!
+//! On SQLite each transaction adds its deltas to `case_counters` directly. On PostgreSQL,
+//! where many transactions run at once, each inserts its deltas as one row of
+//! `case_counter_log` (no counter row is locked on the way), and [`Store::fold_counter_log`],
+//! run in the background, adds them into `case_counters`. Readers read the view
+//! `case_counts`, which adds the rows not yet folded.
 
 use crate::StoreError;
 use crate::backend::{Store, with_pool};
@@ -104,6 +110,61 @@ macro_rules! apply_case_counts {
 }
 pub(crate) use apply_case_counts;
 
+/// Counter-log rows folded per transaction.
+pub const FOLD_BATCH: i64 = 2_000;
+
+/// An advisory lock key for the fold, so that servers sharing a database fold one at a time.
+const FOLD_LOCK: i64 = 0x7368_657a_6869_0001;
+
+impl Store {
+    /// PostgreSQL: add up to `max` of the oldest counter-log rows into `case_counters` and
+    /// delete them, in one transaction; returns how many rows were folded (0 when another
+    /// server is folding, and always on SQLite, which has no log). Figures read the same
+    /// before and after.
+    pub async fn fold_counter_log(&self, max: i64) -> Result<u64, StoreError> {
+        let crate::backend::Pool::Postgres(p) = &self.pool else {
+            return Ok(0);
+        };
+        let mut tx = p.begin().await?;
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(FOLD_LOCK)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !got {
+            return Ok(0);
+        }
+        // Sorted, so that the counter rows are locked in one order.
+        let folded: i64 = sqlx::query_scalar(
+            "WITH d AS (DELETE FROM case_counter_log WHERE id IN (SELECT id FROM case_counter_log ORDER BY id LIMIT $1) \
+                        RETURNING scopes, metrics, days, deltas), \
+                  s AS (SELECT x.scope, x.metric, x.day, CAST(SUM(x.value) AS BIGINT) AS value FROM d \
+                        CROSS JOIN LATERAL unnest(d.scopes, d.metrics, d.days, d.deltas) AS x(scope, metric, day, value) \
+                        GROUP BY 1, 2, 3), \
+                  i AS (INSERT INTO case_counters (scope, metric, day, value) \
+                        SELECT scope, metric, day, value FROM s WHERE value <> 0 ORDER BY 1, 2, 3 \
+                        ON CONFLICT (scope, metric, day) DO UPDATE SET value = case_counters.value + excluded.value) \
+             SELECT count(*) FROM d",
+        )
+        .bind(max)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(folded as u64)
+    }
+
+    /// Fold the whole counter log (PostgreSQL), batch after batch; returns the rows folded.
+    pub async fn fold_counter_log_all(&self) -> Result<u64, StoreError> {
+        let mut total = 0;
+        loop {
+            let n = self.fold_counter_log(FOLD_BATCH).await?;
+            total += n;
+            if n < FOLD_BATCH as u64 {
+                return Ok(total);
+            }
+        }
+    }
+}
+
 /// The evaluation figures of one scope over a period (GB/T 30428-style).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -170,7 +231,7 @@ impl Store {
     ) -> Result<Indicators, StoreError> {
         let (a, b) = (from.days_since_epoch(), to.days_since_epoch());
         let rows: Vec<(String, i64)> = with_pool!(self, p => {
-            sqlx::query("SELECT metric, CAST(SUM(value) AS BIGINT) FROM case_counters WHERE scope = $1 AND day <= $3 \
+            sqlx::query("SELECT metric, CAST(SUM(value) AS BIGINT) FROM case_counts WHERE scope = $1 AND day <= $3 \
                          AND (day >= $2 OR metric IN ('open', 'overdue_open')) GROUP BY metric")
                 .bind(scope).bind(a).bind(b).fetch_all(p).await?
                 .iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, sqlx::Error>>()?
@@ -197,7 +258,7 @@ impl Store {
             .map_or('\u{0}', |c| char::from_u32(c as u32 + 1).unwrap_or(c));
         hi.push(last);
         let rows: Vec<(String, String, i64)> = with_pool!(self, p => {
-            sqlx::query("SELECT scope, metric, CAST(SUM(value) AS BIGINT) FROM case_counters WHERE scope >= $1 AND scope < $2 \
+            sqlx::query("SELECT scope, metric, CAST(SUM(value) AS BIGINT) FROM case_counts WHERE scope >= $1 AND scope < $2 \
                          AND day <= $4 AND (day >= $3 OR metric IN ('open', 'overdue_open')) GROUP BY scope, metric")
                 .bind(prefix).bind(hi.as_str()).bind(a).bind(b).fetch_all(p).await?
                 .iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect::<Result<Vec<_>, sqlx::Error>>()?
@@ -218,8 +279,8 @@ impl Store {
     ) -> Result<Vec<(Date, String, i64)>, StoreError> {
         let (a, b) = (from.days_since_epoch(), to.days_since_epoch());
         let rows: Vec<(i64, String, i64)> = with_pool!(self, p => {
-            sqlx::query("SELECT day, metric, value FROM case_counters WHERE scope = $1 AND day >= $2 AND day <= $3 \
-                         AND metric NOT IN ('open', 'overdue_open') ORDER BY day, metric")
+            sqlx::query("SELECT day, metric, CAST(SUM(value) AS BIGINT) FROM case_counts WHERE scope = $1 AND day >= $2 AND day <= $3 \
+                         AND metric NOT IN ('open', 'overdue_open') GROUP BY day, metric ORDER BY day, metric")
                 .bind(scope).bind(a).bind(b).fetch_all(p).await?
                 .iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect::<Result<Vec<_>, sqlx::Error>>()?
         });
@@ -241,7 +302,7 @@ impl Store {
         let mut out: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
         for chunk in scopes.chunks(500) {
             let rows: Vec<(String, String, i64)> = with_pool!(self, p, DB => {
-                let mut qb = sqlx::QueryBuilder::<DB>::new("SELECT scope, CASE WHEN metric IN ('open', 'overdue_open') THEN metric ELSE 'today.' || metric END, CAST(SUM(value) AS BIGINT) FROM case_counters WHERE scope IN (");
+                let mut qb = sqlx::QueryBuilder::<DB>::new("SELECT scope, CASE WHEN metric IN ('open', 'overdue_open') THEN metric ELSE 'today.' || metric END, CAST(SUM(value) AS BIGINT) FROM case_counts WHERE scope IN (");
                 let mut sep = qb.separated(", ");
                 for s in chunk {
                     sep.push_bind(s.as_str());

@@ -11,13 +11,13 @@ pub(crate) mod counters;
 mod group;
 mod intake;
 mod outbox;
-mod plan;
+pub(crate) mod plan;
 mod query;
 mod steps;
 
 pub use bench::BulkCase;
 pub use clock::SweepReport;
-pub use counters::{Indicators, ScopeKey, scopes_of};
+pub use counters::{FOLD_BATCH, Indicators, ScopeKey, scopes_of};
 pub use group::{GroupIntake, GroupSteps};
 pub use intake::check_photos;
 pub use outbox::Outgoing;

@@ -17,6 +17,11 @@ pub(crate) enum Arg {
     OI(Option<i64>),
     S(String),
     OS(Option<String>),
+    /// Arrays, PostgreSQL only: rows of a multi-row write in one parameter per column, so
+    /// that the statement's text does not depend on the number of rows.
+    Ints(Vec<i64>),
+    Texts(Vec<String>),
+    OptTexts(Vec<Option<String>>),
 }
 
 /// One statement with its values.
@@ -36,21 +41,48 @@ fn stmt(sql: &str, args: Vec<Arg>) -> Stmt {
 /// Run statements inside a transaction of either backend.
 macro_rules! run_stmts {
     ($tx:expr, $stmts:expr) => {{
-        for s in $stmts.iter() {
-            let mut q = sqlx::query(&s.sql);
-            for a in &s.args {
-                q = match a {
-                    $crate::cases::plan::Arg::I(v) => q.bind(*v),
-                    $crate::cases::plan::Arg::OI(v) => q.bind(*v),
-                    $crate::cases::plan::Arg::S(v) => q.bind(v.as_str()),
-                    $crate::cases::plan::Arg::OS(v) => q.bind(v.as_deref()),
-                };
+        if let Some(pg) = $crate::backend::as_postgres(&mut *$tx) {
+            for s in $stmts.iter() {
+                $crate::cases::plan::run_pg(pg, s).await?;
             }
-            q.execute(&mut *$tx).await?;
+        } else {
+            for s in $stmts.iter() {
+                let mut q = sqlx::query(&s.sql);
+                for a in &s.args {
+                    q = match a {
+                        $crate::cases::plan::Arg::I(v) => q.bind(*v),
+                        $crate::cases::plan::Arg::OI(v) => q.bind(*v),
+                        $crate::cases::plan::Arg::S(v) => q.bind(v.as_str()),
+                        $crate::cases::plan::Arg::OS(v) => q.bind(v.as_deref()),
+                        _ => Err(sqlx::Error::Protocol(
+                            "array parameters are PostgreSQL's".into(),
+                        ))?,
+                    };
+                }
+                q.execute(&mut *$tx).await?;
+            }
         }
     }};
 }
 pub(crate) use run_stmts;
+
+/// Run one statement on PostgreSQL, array parameters included.
+pub(crate) async fn run_pg(conn: &mut sqlx::PgConnection, s: &Stmt) -> Result<(), sqlx::Error> {
+    let mut q = sqlx::query(&s.sql);
+    for a in &s.args {
+        q = match a {
+            Arg::I(v) => q.bind(*v),
+            Arg::OI(v) => q.bind(*v),
+            Arg::S(v) => q.bind(v.as_str()),
+            Arg::OS(v) => q.bind(v.as_deref()),
+            Arg::Ints(v) => q.bind(v.as_slice()),
+            Arg::Texts(v) => q.bind(v.as_slice()),
+            Arg::OptTexts(v) => q.bind(v.as_slice()),
+        };
+    }
+    q.execute(conn).await?;
+    Ok(())
+}
 
 /// The event a step appends.
 pub(crate) fn event(id: i64, plan: &Plan, step: &str, input: &StepInput, now: i64) -> Stmt {
@@ -98,6 +130,37 @@ pub(crate) fn combined(stmts: &[Stmt]) -> Stmt {
     sql.push_str(&renumber(&last.sql, args.len()));
     args.extend(last.args.iter().cloned());
     Stmt { sql, args }
+}
+
+/// Steps whose writes go in one statement. A statement's text must repeat for PostgreSQL to
+/// plan it once per connection; a few steps of a few kinds make few texts, while the writes
+/// of a large group in one statement would make a new text almost every time.
+const STEPS_PER_STATEMENT: usize = 4;
+
+/// The writes of several steps on distinct cases, then `tail`, as a few combined statements:
+/// the steps in the order of their statements' text (any order is right, the steps touching
+/// distinct rows; a fixed one makes the same kinds of step the same text), a few at a time,
+/// `tail` riding with the last.
+pub(crate) fn batched(mut steps: Vec<Vec<Stmt>>, tail: Vec<Stmt>) -> Vec<Stmt> {
+    steps.sort_by_cached_key(|w| {
+        w.iter()
+            .map(|s| s.sql.as_str())
+            .collect::<Vec<_>>()
+            .join(";")
+    });
+    let mut chunks: Vec<Vec<Stmt>> = steps
+        .chunks(STEPS_PER_STATEMENT)
+        .map(|c| c.concat())
+        .collect();
+    match chunks.last_mut() {
+        Some(last) => last.extend(tail),
+        None => chunks.push(tail),
+    }
+    chunks
+        .iter()
+        .filter(|c| !c.is_empty())
+        .map(|c| combined(c))
+        .collect()
 }
 
 /// `sql` with each placeholder `$n` outside quoted literals moved to `$(n + by)`.

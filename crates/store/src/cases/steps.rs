@@ -36,6 +36,20 @@ pub(crate) const ROW_COLUMNS: &str = "id, number, title, source, category_code, 
 pub(crate) const MERGED_CHILDREN: &str =
     "(SELECT COUNT(*) FROM cases m WHERE m.merged_into = cases.id)";
 
+/// PostgreSQL: lock and read a group's cases (`$1`, an array of ids) in id order, then lock
+/// the audit head and read it (its sequence number and hash, columns 25 and 26 of every row;
+/// the case columns are null if no case exists).
+fn group_read_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        format!(
+            "WITH c AS (SELECT {ROW_COLUMNS}, {MERGED_CHILDREN} AS merged FROM cases WHERE id = ANY($1) ORDER BY id FOR UPDATE), \
+                  h AS (SELECT seq, hash FROM audit_head WHERE id = 1 AND (SELECT COUNT(*) FROM c) >= 0 FOR UPDATE) \
+             SELECT c.*, h.seq, h.hash FROM h LEFT JOIN c ON true ORDER BY c.id"
+        )
+    })
+}
+
 /// The statement that locks a case row and reads it (see `step_in_tx`).
 pub(crate) fn lock_row_sql(backend: crate::Backend) -> &'static str {
     static SQL: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();
@@ -148,10 +162,13 @@ impl Store {
 /// (`NotFound`, `Refused`, `Invalid`) are all raised before anything is written.
 macro_rules! step_in_tx {
     ($store:expr, $db:ty, $tx:expr, $id:expr, $input:expr, $now:expr, $cal:expr) => {{
-        $crate::cases::steps::step_in_tx!($store, $db, $tx, $id, $input, $now, $cal, None)
+        $crate::cases::steps::step_in_tx!($store, $db, $tx, $id, $input, $now, $cal, None, None)
     }};
     // `$ready`: the row and its category version, already locked and read in this transaction.
-    ($store:expr, $db:ty, $tx:expr, $id:expr, $input:expr, $now:expr, $cal:expr, $ready:expr) => {{
+    // `$defer`: on PostgreSQL, where to leave the step's writes for the caller to send later
+    // with others (`None`: write them now).
+    ($store:expr, $db:ty, $tx:expr, $id:expr, $input:expr, $now:expr, $cal:expr, $ready:expr, $defer:expr) => {{
+        let defer: Option<&mut Vec<Vec<$crate::cases::plan::Stmt>>> = $defer;
         let id: i64 = $id;
         let input: &$crate::cases::StepInput = $input;
         let now: i64 = $now;
@@ -236,7 +253,9 @@ macro_rules! step_in_tx {
         }
         // Everything the step writes: one round trip on PostgreSQL, statement by statement on
         // SQLite (where a statement costs no round trip).
-        if $store.backend() == $crate::Backend::Postgres {
+        if let Some(later) = defer {
+            later.push(writes);
+        } else if $store.backend() == $crate::Backend::Postgres {
             let one = [$crate::cases::plan::combined(&writes)];
             $crate::cases::plan::run_stmts!($tx, one);
         } else {
@@ -326,37 +345,57 @@ impl Store {
         type Answers = Vec<Result<StepDone, StoreError>>;
         let grouped: Result<Result<Answers, StoreError>, StoreError> = with_pool!(self, p, DB => {
             async {
-                let mut tx = p.begin().await?;
-                // On PostgreSQL, lock and read the group's cases first, in id order, in one
-                // round trip: each case's first step then needs no read of its own, and the
-                // group cannot wait in a circle with other writers (another server's step
-                // writer, the sweeper), which also lock cases in id order before the audit
-                // head and the counters. (SQLite has one writer, whose no-op update takes
-                // the write lock.)
+                // PostgreSQL plans the group's statements once per connection (a generic
+                // plan; every one finds its rows by key) rather than again at each execution.
+                let mut tx = if self.backend() == crate::Backend::Postgres {
+                    p.begin_with("BEGIN; SET LOCAL plan_cache_mode = force_generic_plan").await?
+                } else {
+                    p.begin().await?
+                };
+                // On PostgreSQL, lock and read the group's cases and the audit head first, in
+                // one round trip, cases in id order and the head after them: each case's first
+                // step then needs no read of its own, and the group cannot wait in a circle
+                // with other writers (another server's step writer, the sweeper, intake),
+                // which also lock cases in id order before the audit head. The steps' writes
+                // then wait in `pending` and go with the audit entries and counter deltas in
+                // one statement, so a group costs four round trips whatever its size. (SQLite
+                // has one writer, whose no-op update takes the write lock; there each step
+                // writes at once, a statement costing no round trip.)
                 let mut read: std::collections::HashMap<i64, (CaseRow, i64)> = Default::default();
-                if self.backend() == crate::Backend::Postgres {
+                let mut head: Option<(i64, String)> = None;
+                let mut pending: Option<Vec<Vec<crate::cases::plan::Stmt>>> = None;
+                if let Some(pg) = crate::backend::as_postgres(&mut *tx) {
                     let mut ids: Vec<i64> = jobs.iter().map(|j| j.case_id).collect();
                     ids.sort_unstable();
                     ids.dedup();
-                    let mut qb = sqlx::QueryBuilder::<DB>::new(format!("SELECT {ROW_COLUMNS}, {MERGED_CHILDREN} FROM cases WHERE id IN ("));
-                    let mut sep = qb.separated(", ");
-                    for id in &ids {
-                        sep.push_bind(*id);
+                    for r in sqlx::query(group_read_sql()).bind(&ids).fetch_all(&mut *pg).await? {
+                        if head.is_none() {
+                            head = Some((sqlx::Row::try_get(&r, 25)?, sqlx::Row::try_get(&r, 26)?));
+                        }
+                        if sqlx::Row::try_get::<Option<i64>, _>(&r, 0)?.is_some() {
+                            let (row, version) = decode_row(&r)?;
+                            read.insert(row.id, (row, version));
+                        }
                     }
-                    qb.push(") ORDER BY id FOR UPDATE");
-                    for r in qb.build().fetch_all(&mut *tx).await? {
-                        let (row, version) = decode_row(&r)?;
-                        read.insert(row.id, (row, version));
-                    }
+                    pending = Some(Vec::new());
                 }
                 let mut answers = Vec::with_capacity(jobs.len());
                 let mut counts = crate::cases::counters::CaseCounts::default();
                 let mut notes = Vec::with_capacity(jobs.len());
+                // Cases whose pending writes a later step must see first.
+                let mut touched = std::collections::HashSet::new();
                 for j in jobs {
+                    if let Some(waiting) = pending.as_mut()
+                        && (touched.contains(&j.case_id) || j.input.merge_into.is_some_and(|m| touched.contains(&m)))
+                    {
+                        let now = crate::cases::plan::batched(std::mem::take(waiting), Vec::new());
+                        crate::cases::plan::run_stmts!(tx, now);
+                        touched.clear();
+                    }
                     // Read once: a later step on the same case reads what the earlier wrote.
                     let ready = read.remove(&j.case_id);
                     let one: Result<_, StoreError> = async {
-                        Ok(step_in_tx!(self, DB, tx, j.case_id, &j.input, j.now, cal, ready))
+                        Ok(step_in_tx!(self, DB, tx, j.case_id, &j.input, j.now, cal, ready, pending.as_mut()))
                     }
                     .await;
                     match one {
@@ -365,6 +404,8 @@ impl Store {
                             if let Some((t, _)) = j.input.merge_into.and_then(|target| read.get_mut(&target)) {
                                 t.merged_children = None;
                             }
+                            touched.insert(j.case_id);
+                            touched.extend(j.input.merge_into);
                             counts.merge(plan.counts);
                             notes.push(note);
                             answers.push(Ok(StepDone {
@@ -378,7 +419,17 @@ impl Store {
                         Err(e) => return Err(e),
                     }
                 }
-                crate::access::audit::audit_append_many!(DB, tx, notes, counts);
+                match (pending, head) {
+                    (Some(waiting), Some((seq, prev))) => {
+                        let items = counts.sorted();
+                        let entries = crate::access::audit::chain(&notes, seq, prev);
+                        let head = entries.last().map(|(e, _, h)| (e.seq, h.as_str()));
+                        let tail = crate::access::audit::pg_tail(head, &entries, &items);
+                        let all = crate::cases::plan::batched(waiting, tail);
+                        crate::cases::plan::run_stmts!(tx, all);
+                    }
+                    _ => crate::access::audit::audit_append_many!(DB, tx, notes, counts),
+                }
                 Ok(tx.commit().await.map(|()| answers).map_err(StoreError::from))
             }
             .await
