@@ -62,6 +62,28 @@ fn count(c: &BulkCase, counters: &mut HashMap<(String, &'static str, i64), i64>)
     }
 }
 
+/// The city overview read once, the way GET /api/v1/overview reads it: milliseconds taken and
+/// the city's open cases.
+async fn overview_once(
+    store: &shezhi_store::Store,
+    root: &RegionCode,
+    today: Date,
+) -> Result<(f64, i64), CliError> {
+    let t = Instant::now();
+    let _row = store.region(root).await?;
+    let children = store.children(root).await?;
+    let mut keys: Vec<String> = children.iter().map(|c| c.code.clone()).collect();
+    keys.push(root.as_str().to_string());
+    let live = store.live_counts(&keys, today).await?;
+    let _today = store.indicators(root.as_str(), today, today).await?;
+    let open = live
+        .get(root.as_str())
+        .and_then(|m| m.get("open"))
+        .copied()
+        .unwrap_or(0);
+    Ok((t.elapsed().as_secs_f64() * 1000.0, open))
+}
+
 pub async fn run(
     backend: BenchBackend,
     at: Option<&str>,
@@ -155,19 +177,9 @@ pub async fn run(
     let mut times = Vec::new();
     let mut open_city = 0;
     for _ in 0..200 {
-        let t = Instant::now();
-        let _row = store.region(&root).await?;
-        let children = store.children(&root).await?;
-        let mut keys: Vec<String> = children.iter().map(|c| c.code.clone()).collect();
-        keys.push(root.as_str().to_string());
-        let live = store.live_counts(&keys, today).await?;
-        let _today = store.indicators(root.as_str(), today, today).await?;
-        times.push(t.elapsed().as_secs_f64() * 1000.0);
-        open_city = live
-            .get(root.as_str())
-            .and_then(|m| m.get("open"))
-            .copied()
-            .unwrap_or(0);
+        let (ms, open) = overview_once(&store, &root, today).await?;
+        times.push(ms);
+        open_city = open;
     }
     times.sort_by(f64::total_cmp);
     let mut raw_times = Vec::new();
@@ -202,6 +214,20 @@ pub async fn run(
     let mut sweeps = 0;
     // The counter fold runs beside the sweeper, as in a server.
     let fold = super::workers::spawn_counter_fold(store.clone(), super::workers::FOLD_EVERY);
+    // The command view keeps reading while the sweeper writes: five reads a second.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (store, root, stop) = (store.clone(), root.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut times = Vec::new();
+            let mut tick = tokio::time::interval(Duration::from_millis(200));
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                tick.tick().await;
+                times.push(overview_once(&store, &root, today).await?.0);
+            }
+            Ok::<_, CliError>(times)
+        })
+    };
     while clock.now_ms() < end + 60_000 {
         let r = store.sweep(clock.now_ms(), &calendar, 20_000).await?;
         sweeps += 1;
@@ -213,6 +239,11 @@ pub async fn run(
         }
     }
     fold.abort();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut busy_times = reader
+        .await
+        .map_err(|e| CliError::Config(format!("overview reader: {e}")))??;
+    busy_times.sort_by(f64::total_cmp);
     let lags: Vec<f64> = store
         .bench_timer_lags()
         .await?
@@ -241,6 +272,18 @@ pub async fn run(
         percentile(&times, 0.5),
         percentile(&times, 0.95),
         percentile(&times, 1.0)
+    );
+    println!(
+        "| city overview while the sweeper runs ({} reads) | {:.2} ms | {:.2} ms | {:.2} ms | {} |",
+        busy_times.len(),
+        percentile(&busy_times, 0.5),
+        percentile(&busy_times, 0.95),
+        percentile(&busy_times, 1.0),
+        match backend {
+            BenchBackend::Sqlite => "counters written by each transaction".to_string(),
+            BenchBackend::Postgres =>
+                format!("counter log folded every {:?}", super::workers::FOLD_EVERY),
+        }
     );
     println!(
         "| baseline: GROUP BY stage over all cases | {:.0} ms | {:.0} ms | {:.0} ms | open = {open_raw} |",

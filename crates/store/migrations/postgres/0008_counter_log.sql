@@ -1,4 +1,4 @@
--- Counter deltas as each transaction leaves them: one row per transaction, its deltas in
+-- Counter deltas as the step writer leaves them: one row per transaction, its deltas in
 -- four parallel arrays (scope, metric, day, value). Writers only insert here, so a step never
 -- waits on a counter row another step holds; a background fold adds the rows into
 -- case_counters and deletes them in one transaction. Every read of the counters adds the

@@ -146,14 +146,26 @@ pub(crate) fn chain(notes: &[AuditNote], seq: i64, mut prev: String) -> Vec<Chai
     rows
 }
 
+/// Where a PostgreSQL transaction puts its counter deltas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Counters {
+    /// One row of the counter log, folded later: for the step writer, whose groups are
+    /// small, frequent and waited for.
+    Log,
+    /// Straight into the counters: for batch writers (intake, the sweeper), whose deltas are
+    /// large and would make every read of the log add them up until the fold.
+    Upsert,
+}
+
 /// PostgreSQL: the writes that close a transaction's audit and counters, as plain statements
 /// for one combined statement (see `plan::combined`): set the head (its last sequence number
-/// and hash) when `head` is given, insert the counter deltas as one row of the counter log,
-/// insert the entries. Every row travels in array parameters, so the texts are fixed.
+/// and hash) when `head` is given, add the counter deltas (see [`Counters`]), insert the
+/// entries. Every row travels in array parameters, so the texts are fixed.
 pub(crate) fn pg_tail(
     head: Option<(i64, &str)>,
     entries: &[ChainedEntry],
     counts: &[(&(String, String, i64), &i64)],
+    counters: Counters,
 ) -> Vec<crate::cases::plan::Stmt> {
     use crate::cases::plan::{Arg, Stmt};
     let mut out = Vec::new();
@@ -165,9 +177,15 @@ pub(crate) fn pg_tail(
     }
     if !counts.is_empty() {
         out.push(Stmt {
-            sql: "INSERT INTO case_counter_log (scopes, metrics, days, deltas) \
-                  VALUES ($1::text[], $2::text[], $3::int8[], $4::int8[])"
-                .into(),
+            sql: match counters {
+                Counters::Log => "INSERT INTO case_counter_log (scopes, metrics, days, deltas) \
+                    VALUES ($1::text[], $2::text[], $3::int8[], $4::int8[])",
+                // In the order given (sorted), so that counter rows are locked in one order.
+                Counters::Upsert => "INSERT INTO case_counters (scope, metric, day, value) \
+                    SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[]) \
+                    ON CONFLICT (scope, metric, day) DO UPDATE SET value = case_counters.value + excluded.value",
+            }
+            .into(),
             args: vec![
                 Arg::Texts(counts.iter().map(|((s, _, _), _)| s.clone()).collect()),
                 Arg::Texts(counts.iter().map(|((_, m, _), _)| m.clone()).collect()),
@@ -201,14 +219,14 @@ pub(crate) fn pg_tail(
     out
 }
 
-/// PostgreSQL: [`pg_tail`] in one round trip.
+/// PostgreSQL: [`pg_tail`] in one round trip, the counters upserted.
 pub(crate) async fn pg_append(
     conn: &mut sqlx::PgConnection,
     head: Option<(i64, &str)>,
     entries: &[ChainedEntry],
     counts: &[(&(String, String, i64), &i64)],
 ) -> Result<(), sqlx::Error> {
-    let tail = pg_tail(head, entries, counts);
+    let tail = pg_tail(head, entries, counts, Counters::Upsert);
     if tail.is_empty() {
         return Ok(());
     }

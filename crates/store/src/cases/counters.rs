@@ -4,11 +4,13 @@
 //! `open` and `overdue_open` are running levels, summed over all days up to the period's end.
 //! The city overview therefore reads a few hundred rows, never the cases.
 //!
-//! On SQLite each transaction adds its deltas to `case_counters` directly. On PostgreSQL,
-//! where many transactions run at once, each inserts its deltas as one row of
-//! `case_counter_log` (no counter row is locked on the way), and [`Store::fold_counter_log`],
-//! run in the background, adds them into `case_counters`. Readers read the view
-//! `case_counts`, which adds the rows not yet folded.
+//! On SQLite each transaction adds its deltas to `case_counters` directly. On PostgreSQL the
+//! step writer's groups (small, frequent, waited for by people) insert their deltas as one
+//! row of `case_counter_log` instead of upserting some sixty counter rows, and
+//! [`Store::fold_counter_log`], run in the background, adds them into `case_counters`; batch
+//! writers (intake, the sweeper) upsert directly, since their large deltas would make every
+//! read add them up until the fold. Readers read the view `case_counts`, which adds the log
+//! rows not yet folded.
 
 use crate::StoreError;
 use crate::backend::{Store, with_pool};
