@@ -86,8 +86,8 @@ macro_rules! audit_append_many {
     ($db:ty, $tx:expr, $notes:expr, $counts:expr) => {{
         let notes: &[$crate::access::audit::AuditNote] = &$notes;
         let counts: &$crate::cases::counters::CaseCounts = &$counts;
-        // On PostgreSQL the head's new hash and the counters ride with the first insert of
-        // entries: one round trip after the head is taken.
+        // On PostgreSQL the head's new hash, the counters and the entries go in one
+        // statement: one round trip after the head is taken.
         let items = counts.sorted();
         if notes.is_empty() {
             if let Some(pg) = $crate::backend::as_postgres(&mut *$tx) {

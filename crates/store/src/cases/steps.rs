@@ -327,11 +327,12 @@ fn is_answer(e: &StoreError) -> bool {
 impl Store {
     /// Take several steps in one transaction, in order; one answer per step. A refused step
     /// writes nothing and gets its refusal; the others commit together, with their counters
-    /// summed into one upsert and their audit entries chained in one append, and none is
-    /// answered before the commit. Steps on the same case see each other, in order. If the
-    /// database fails before the commit, the group is rolled back and (if it holds several) each step is taken on
-    /// its own; if the commit itself fails, whether it took effect is unknown, so no step is
-    /// retried and the error is the answer to all.
+    /// summed into one write (an upsert on SQLite, a counter log row on PostgreSQL) and their
+    /// audit entries chained in one append, and none is answered before the commit. Steps on
+    /// the same case see each other, in order. If the database fails before the commit, the
+    /// group is rolled back and (if it holds several) each step is taken on its own; if the
+    /// commit itself fails, whether it took effect is unknown, so no step is retried and the
+    /// error is the answer to all.
     pub async fn take_steps(
         &self,
         jobs: &[StepJob],
