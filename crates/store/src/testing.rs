@@ -189,6 +189,47 @@ impl Store {
         Ok(())
     }
 
+    /// How the database reads idempotency keys seen before (two pairs asked): the plan's
+    /// lines, on PostgreSQL with sequential scans ruled out, so that the lines say which
+    /// conditions the primary key serves.
+    pub async fn debug_key_lookup_plan(&self) -> Result<Vec<String>, crate::StoreError> {
+        let sql = crate::cases::intake::seen_keys_sql(2);
+        let (pg_sql, sqlite_sql) = (
+            format!("EXPLAIN {sql}"),
+            format!("EXPLAIN QUERY PLAN {sql}"),
+        );
+        let lines = match &self.pool {
+            crate::backend::Pool::Postgres(p) => {
+                let mut c = p.acquire().await?;
+                sqlx::raw_sql("SET enable_seqscan = off")
+                    .execute(&mut *c)
+                    .await?;
+                let mut q = sqlx::query_scalar::<_, String>(&pg_sql);
+                for v in ["p1", "k1", "p2", "k2"] {
+                    q = q.bind(v);
+                }
+                let lines = q.fetch_all(&mut *c).await;
+                sqlx::raw_sql("RESET enable_seqscan")
+                    .execute(&mut *c)
+                    .await?;
+                lines?
+            }
+            crate::backend::Pool::Sqlite(p) => {
+                // The plan's rows: (id, parent, notused, detail).
+                let mut q = sqlx::query(&sqlite_sql);
+                for v in ["p1", "k1", "p2", "k2"] {
+                    q = q.bind(v);
+                }
+                q.fetch_all(p)
+                    .await?
+                    .iter()
+                    .map(|r| sqlx::Row::try_get::<String, _>(r, 3))
+                    .collect::<Result<_, _>>()?
+            }
+        };
+        Ok(lines)
+    }
+
     /// Every row of a register or access table as text (PostgreSQL's row-to-text cast, bytea in hex), to
     /// search for values that must not be stored in clear.
     pub async fn debug_dump_table(&self, table: &str) -> Result<String, crate::StoreError> {

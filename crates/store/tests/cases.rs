@@ -17,7 +17,7 @@ use shezhi_domain::territory::RegionCode;
 use shezhi_store::access::HandlingUnit;
 use shezhi_store::cases::{CaseFilter, NewCase, StepInput, StepJob};
 use shezhi_store::testing::one_district;
-use shezhi_store::{Store, on_both_backends};
+use shezhi_store::{Backend, Store, on_both_backends};
 
 const HOUR: i64 = 3_600_000;
 
@@ -439,6 +439,33 @@ async fn intake_is_idempotent_and_finds_duplicates(store: Store) {
         again[0].as_ref().map(|i| (i.id, i.created)).ok(),
         Some((ids[0].0, false))
     );
+    // Keys belong to their principal: another reporter's "k-1" (a report elsewhere) is a
+    // new case.
+    let mut theirs = report("order.vendor", [104.10, 30.66], None);
+    theirs.idempotency = Some(("user:77".into(), "k-1".into(), "h".into()));
+    let theirs = store
+        .intake_batch(&[theirs], None, t0 + 1500, &cal)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let theirs = theirs[0].as_ref().unwrap_or_else(|e| panic!("{e}"));
+    assert!(theirs.created && theirs.id != ids[0].0);
+    // Each (principal, key) pair is found through the primary key, not by reading every key.
+    let plan = store
+        .debug_key_lookup_plan()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .join("\n");
+    let by_pair = match store.backend() {
+        Backend::Sqlite => plan.contains(
+            "SEARCH k USING INDEX sqlite_autoindex_intake_keys_1 (principal=? AND key=?)",
+        ),
+        Backend::Postgres => {
+            plan.contains("intake_keys_pkey")
+                && plan.contains("principal =")
+                && plan.contains("key =")
+        }
+    };
+    assert!(by_pair, "{plan}");
     let mut other = a.clone();
     other.idempotency = Some(("user:42".into(), "k-1".into(), "different".into()));
     let bad = report("no.such", [104.08, 30.65], None);

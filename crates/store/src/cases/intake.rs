@@ -76,6 +76,21 @@ pub fn check_photos(photos: &[Photo]) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The read of idempotency keys seen before, for `n` (principal, key) pairs bound in turn:
+/// each pair is looked up in the primary key. (A lookup by key alone cannot use it and reads
+/// the whole table, so every batch took longer as keys piled up.)
+pub(crate) fn seen_keys_sql(n: usize) -> String {
+    let pairs: Vec<String> = (0..n)
+        .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+        .collect();
+    format!(
+        "WITH asked (principal, key) AS (VALUES {}) \
+         SELECT k.principal, k.key, k.request_hash, k.case_id, c.number, c.stage FROM asked a \
+         JOIN intake_keys k ON k.principal = a.principal AND k.key = a.key JOIN cases c ON c.id = k.case_id",
+        pairs.join(", ")
+    )
+}
+
 /// A report checked and ready to write.
 pub(crate) struct Ready<'a> {
     pub case: &'a NewCase,
@@ -200,13 +215,12 @@ impl Store {
             let keyed: Vec<&(String, String, String)> = ready.iter().filter_map(|(_, r)| r.case.idempotency.as_ref()).collect();
             let mut seen: Vec<(String, String, String, i64, String, String)> = Vec::new();
             for chunk in keyed.chunks(500) {
-                let mut qb = sqlx::QueryBuilder::<DB>::new("SELECT k.principal, k.key, k.request_hash, k.case_id, c.number, c.stage FROM intake_keys k JOIN cases c ON c.id = k.case_id WHERE k.key IN (");
-                let mut sep = qb.separated(", ");
-                for (_, key, _) in chunk {
-                    sep.push_bind(key.as_str());
+                let sql = seen_keys_sql(chunk.len());
+                let mut q = sqlx::query(&sql);
+                for (principal, key, _) in chunk {
+                    q = q.bind(principal.as_str()).bind(key.as_str());
                 }
-                qb.push(")");
-                for r in qb.build().fetch_all(&mut *tx).await? {
+                for r in q.fetch_all(&mut *tx).await? {
                     seen.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?));
                 }
             }

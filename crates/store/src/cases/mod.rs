@@ -9,7 +9,7 @@ mod catalogue;
 mod clock;
 pub(crate) mod counters;
 mod group;
-mod intake;
+pub(crate) mod intake;
 mod outbox;
 pub(crate) mod plan;
 mod query;
