@@ -160,6 +160,18 @@ macro_rules! on_both_backends {
     )*};
 }
 
+/// A transaction (rolled back when dropped) in which PostgreSQL plans without sequential
+/// scans, so that a plan shows which index could serve a query even on a small table.
+async fn without_seqscan(
+    p: &sqlx::PgPool,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    let mut tx = p.begin().await?;
+    sqlx::raw_sql("SET LOCAL enable_seqscan = off")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
 impl Store {
     /// Make the database refuse every case event whose note is `note` (a trigger raising an
     /// error), to test what the writers do when the database fails part-way.
@@ -200,19 +212,12 @@ impl Store {
         );
         let lines = match &self.pool {
             crate::backend::Pool::Postgres(p) => {
-                let mut c = p.acquire().await?;
-                sqlx::raw_sql("SET enable_seqscan = off")
-                    .execute(&mut *c)
-                    .await?;
+                let mut tx = without_seqscan(p).await?;
                 let mut q = sqlx::query_scalar::<_, String>(&pg_sql);
                 for v in ["p1", "k1", "p2", "k2"] {
                     q = q.bind(v);
                 }
-                let lines = q.fetch_all(&mut *c).await;
-                sqlx::raw_sql("RESET enable_seqscan")
-                    .execute(&mut *c)
-                    .await?;
-                lines?
+                q.fetch_all(&mut *tx).await?
             }
             crate::backend::Pool::Sqlite(p) => {
                 // The plan's rows: (id, parent, notused, detail).
@@ -221,6 +226,43 @@ impl Store {
                     q = q.bind(v);
                 }
                 q.fetch_all(p)
+                    .await?
+                    .iter()
+                    .map(|r| sqlx::Row::try_get::<String, _>(r, 3))
+                    .collect::<Result<_, _>>()?
+            }
+        };
+        Ok(lines)
+    }
+
+    /// How the database reads the first page of a case list (see [`Store::cases`]): the plan's
+    /// lines, on PostgreSQL with sequential scans ruled out.
+    pub async fn debug_case_list_plan(
+        &self,
+        scopes: Option<&[shezhi_domain::territory::RegionCode]>,
+        f: &crate::cases::CaseFilter,
+    ) -> Result<Vec<String>, crate::StoreError> {
+        use crate::cases::query::{SUMMARY_COLUMNS, case_list_query};
+        let (due, id) = if f.newest_first {
+            (i64::MAX, i64::MAX)
+        } else {
+            (i64::MIN, 0)
+        };
+        let lines = match &self.pool {
+            crate::backend::Pool::Postgres(p) => {
+                let mut tx = without_seqscan(p).await?;
+                let head = format!("EXPLAIN SELECT {SUMMARY_COLUMNS} FROM cases c WHERE 1 = 1");
+                let mut qb = case_list_query!(sqlx::Postgres, head, scopes, f, due, id, 50);
+                qb.build_query_scalar::<String>()
+                    .fetch_all(&mut *tx)
+                    .await?
+            }
+            crate::backend::Pool::Sqlite(p) => {
+                let head =
+                    format!("EXPLAIN QUERY PLAN SELECT {SUMMARY_COLUMNS} FROM cases c WHERE 1 = 1");
+                let mut qb = case_list_query!(sqlx::Sqlite, head, scopes, f, due, id, 50);
+                qb.build()
+                    .fetch_all(p)
                     .await?
                     .iter()
                     .map(|r| sqlx::Row::try_get::<String, _>(r, 3))

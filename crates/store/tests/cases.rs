@@ -1287,7 +1287,56 @@ async fn folding_the_counter_log_changes_no_figure(store: Store) {
     assert_eq!(after.counts.get("dispatched"), Some(&5));
 }
 
+async fn a_reporters_own_cases_come_newest_first_through_their_index(store: Store) {
+    let cal = setup(&store).await;
+    let t0 = monday_9();
+    // Three reports of user:42 among reports of others, a minute apart.
+    let mut mine = Vec::new();
+    for i in 0..9i64 {
+        let mut r = report("order.vendor", [104.07 + 0.003 * i as f64, 30.65], None);
+        if i % 3 != 0 {
+            r.reporter = format!("user:{}", 100 + i);
+        }
+        let id = intake_one(&store, &cal, r, t0 + i * 60_000).await;
+        if i % 3 == 0 {
+            mine.push(id);
+        }
+    }
+    mine.reverse();
+    let f = CaseFilter {
+        reporter: Some("user:42".into()),
+        newest_first: true,
+        ..CaseFilter::default()
+    };
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .cases(None, &f, cursor.as_deref(), 2)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        seen.extend(page.items.iter().map(|c| c.id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, mine);
+    // The list walks the reporter's own entries, not every case from the newest back.
+    let plan = store
+        .debug_case_list_plan(None, &f)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .join("\n");
+    assert!(plan.contains("cases_reporter"), "{plan}");
+    assert!(
+        !plan.contains("TEMP B-TREE") && !plan.contains("Sort"),
+        "{plan}"
+    );
+}
+
 on_both_backends!(
+    a_reporters_own_cases_come_newest_first_through_their_index,
     a_whole_life_with_whistle_rework_and_rating,
     refusals_change_nothing,
     intake_is_idempotent_and_finds_duplicates,

@@ -12,7 +12,7 @@ mod group;
 pub(crate) mod intake;
 mod outbox;
 pub(crate) mod plan;
-mod query;
+pub(crate) mod query;
 mod steps;
 
 pub use bench::BulkCase;

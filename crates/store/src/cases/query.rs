@@ -174,13 +174,123 @@ where
 }
 
 /// Keyset cursor: deadline (none sorts last), then id.
-const NO_DUE: i64 = 9_000_000_000_000_000;
+pub(crate) const NO_DUE: i64 = 9_000_000_000_000_000;
 
 fn parse_cursor(c: Option<&str>) -> (i64, i64) {
     c.and_then(|c| c.split_once('.'))
         .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
         .unwrap_or((i64::MIN, i64::MIN))
 }
+
+/// The query of [`Store::cases`] for backend `$db`, after `$head` (its columns and table,
+/// or a request for the plan of the same query).
+macro_rules! case_list_query {
+    ($db:ty, $head:expr, $scopes:expr, $f:expr, $due:expr, $id:expr, $limit:expr) => {{
+        let (scopes, f, due, id, limit): (
+            Option<&[shezhi_domain::territory::RegionCode]>,
+            &$crate::cases::CaseFilter,
+            i64,
+            i64,
+            i64,
+        ) = ($scopes, $f, $due, $id, $limit);
+        let mut qb = sqlx::QueryBuilder::<$db>::new($head);
+        if let Some(scopes) = scopes {
+            qb.push(" AND (");
+            for (i, s) in scopes.iter().enumerate() {
+                let (lo, hi) = s.subtree_range();
+                if i > 0 {
+                    qb.push(" OR ");
+                }
+                qb.push("(c.cell_code >= ")
+                    .push_bind(lo.clone())
+                    .push(" AND c.cell_code < ")
+                    .push_bind(hi.clone());
+                if f.level_within {
+                    qb.push(" AND c.level_code >= ")
+                        .push_bind(lo)
+                        .push(" AND c.level_code < ")
+                        .push_bind(hi);
+                }
+                qb.push(")");
+            }
+            qb.push(")");
+        }
+        if !f.stages.is_empty() {
+            qb.push(" AND c.stage IN (");
+            let mut sep = qb.separated(", ");
+            for s in &f.stages {
+                sep.push_bind(s.clone());
+            }
+            qb.push(")");
+        }
+        if let Some(v) = &f.level_code {
+            qb.push(" AND c.level_code = ").push_bind(v.clone());
+        }
+        if let Some(v) = &f.lead_unit {
+            qb.push(" AND c.lead_unit = ").push_bind(v.clone());
+        }
+        if let Some(v) = &f.unit {
+            qb.push(" AND c.id IN (SELECT case_id FROM case_units WHERE unit_code = ")
+                .push_bind(v.clone())
+                .push(")");
+        }
+        if let Some(v) = &f.reporter {
+            qb.push(" AND c.reporter = ").push_bind(v.clone());
+        }
+        if let Some(v) = &f.category {
+            qb.push(" AND c.category_code = ").push_bind(v.clone());
+        }
+        if f.overdue {
+            qb.push(" AND c.overdue = 1");
+        }
+        if let Some(t) = f.created_from {
+            qb.push(" AND c.created_at_ms >= ").push_bind(t);
+        }
+        if let Some(t) = f.created_to {
+            qb.push(" AND c.created_at_ms <= ").push_bind(t);
+        }
+        if let Some(t) = &f.text {
+            for word in t.split_whitespace().take(5) {
+                let like = format!("%{}%", word.replace(['%', '_'], ""));
+                qb.push(" AND (c.number = ")
+                    .push_bind(word.to_uppercase())
+                    .push(" OR c.title LIKE ")
+                    .push_bind(like.clone())
+                    .push(" OR c.description LIKE ")
+                    .push_bind(like.clone())
+                    .push(" OR c.address LIKE ")
+                    .push_bind(like)
+                    .push(")");
+            }
+        }
+        if f.newest_first {
+            qb.push(" AND (c.created_at_ms < ")
+                .push_bind(due)
+                .push(" OR (c.created_at_ms = ")
+                .push_bind(due)
+                .push(" AND c.id < ")
+                .push_bind(id)
+                .push("))");
+            qb.push(" ORDER BY c.created_at_ms DESC, c.id DESC LIMIT ")
+                .push_bind(limit);
+        } else {
+            let no_due = $crate::cases::query::NO_DUE;
+            qb.push(format!(" AND (COALESCE(c.due_at_ms, {no_due}) > "))
+                .push_bind(due)
+                .push(format!(" OR (COALESCE(c.due_at_ms, {no_due}) = "))
+                .push_bind(due)
+                .push(" AND c.id > ")
+                .push_bind(id)
+                .push("))");
+            qb.push(format!(
+                " ORDER BY COALESCE(c.due_at_ms, {no_due}), c.id LIMIT "
+            ))
+            .push_bind(limit);
+        }
+        qb
+    }};
+}
+pub(crate) use case_list_query;
 
 impl Store {
     /// A case with its timeline, units and photos.
@@ -265,78 +375,14 @@ impl Store {
             (None, true) => (i64::MAX, i64::MAX),
             _ => parse_cursor(cursor),
         };
+        if scopes.is_some_and(|s| s.is_empty()) {
+            return Ok(CaseList {
+                items: Vec::new(),
+                next_cursor: None,
+            });
+        }
         let items: Vec<CaseSummary> = with_pool!(self, p, DB => {
-            let mut qb = sqlx::QueryBuilder::<DB>::new(format!("SELECT {SUMMARY_COLUMNS} FROM cases c WHERE 1 = 1"));
-            if let Some(scopes) = scopes {
-                if scopes.is_empty() {
-                    return Ok(CaseList { items: Vec::new(), next_cursor: None });
-                }
-                qb.push(" AND (");
-                for (i, s) in scopes.iter().enumerate() {
-                    let (lo, hi) = s.subtree_range();
-                    if i > 0 {
-                        qb.push(" OR ");
-                    }
-                    qb.push("(c.cell_code >= ").push_bind(lo.clone()).push(" AND c.cell_code < ").push_bind(hi.clone());
-                    if f.level_within {
-                        qb.push(" AND c.level_code >= ").push_bind(lo).push(" AND c.level_code < ").push_bind(hi);
-                    }
-                    qb.push(")");
-                }
-                qb.push(")");
-            }
-            if !f.stages.is_empty() {
-                qb.push(" AND c.stage IN (");
-                let mut sep = qb.separated(", ");
-                for s in &f.stages {
-                    sep.push_bind(s.clone());
-                }
-                qb.push(")");
-            }
-            if let Some(v) = &f.level_code {
-                qb.push(" AND c.level_code = ").push_bind(v.clone());
-            }
-            if let Some(v) = &f.lead_unit {
-                qb.push(" AND c.lead_unit = ").push_bind(v.clone());
-            }
-            if let Some(v) = &f.unit {
-                qb.push(" AND c.id IN (SELECT case_id FROM case_units WHERE unit_code = ").push_bind(v.clone()).push(")");
-            }
-            if let Some(v) = &f.reporter {
-                qb.push(" AND c.reporter = ").push_bind(v.clone());
-            }
-            if let Some(v) = &f.category {
-                qb.push(" AND c.category_code = ").push_bind(v.clone());
-            }
-            if f.overdue {
-                qb.push(" AND c.overdue = 1");
-            }
-            if let Some(t) = f.created_from {
-                qb.push(" AND c.created_at_ms >= ").push_bind(t);
-            }
-            if let Some(t) = f.created_to {
-                qb.push(" AND c.created_at_ms <= ").push_bind(t);
-            }
-            if let Some(t) = &f.text {
-                for word in t.split_whitespace().take(5) {
-                    let like = format!("%{}%", word.replace(['%', '_'], ""));
-                    qb.push(" AND (c.number = ").push_bind(word.to_uppercase())
-                        .push(" OR c.title LIKE ").push_bind(like.clone())
-                        .push(" OR c.description LIKE ").push_bind(like.clone())
-                        .push(" OR c.address LIKE ").push_bind(like).push(")");
-                }
-            }
-            if f.newest_first {
-                qb.push(" AND (c.created_at_ms < ").push_bind(due)
-                    .push(" OR (c.created_at_ms = ").push_bind(due)
-                    .push(" AND c.id < ").push_bind(id).push("))");
-                qb.push(" ORDER BY c.created_at_ms DESC, c.id DESC LIMIT ").push_bind(limit);
-            } else {
-                qb.push(format!(" AND (COALESCE(c.due_at_ms, {NO_DUE}) > ")).push_bind(due)
-                    .push(format!(" OR (COALESCE(c.due_at_ms, {NO_DUE}) = ")).push_bind(due)
-                    .push(" AND c.id > ").push_bind(id).push("))");
-                qb.push(format!(" ORDER BY COALESCE(c.due_at_ms, {NO_DUE}), c.id LIMIT ")).push_bind(limit);
-            }
+            let mut qb = case_list_query!(DB, format!("SELECT {SUMMARY_COLUMNS} FROM cases c WHERE 1 = 1"), scopes, f, due, id, limit);
             qb.build().fetch_all(p).await?.iter().map(summary).collect::<Result<Vec<_>, sqlx::Error>>()?
         });
         let next_cursor = (items.len() as i64 == limit)
