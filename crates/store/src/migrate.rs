@@ -30,7 +30,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!("0006_campaign_buildings"),
     migration!("0007_hot_rows"),
     migration!("0008_counter_log"),
-    migration!("0009_reporter_index"),
+    migration!("0009_list_indexes"),
 ];
 
 impl Store {

@@ -251,15 +251,14 @@ impl Store {
         let lines = match &self.pool {
             crate::backend::Pool::Postgres(p) => {
                 let mut tx = without_seqscan(p).await?;
-                let head = format!("EXPLAIN SELECT {SUMMARY_COLUMNS} FROM cases c WHERE 1 = 1");
+                let head = format!("EXPLAIN SELECT {SUMMARY_COLUMNS}");
                 let mut qb = case_list_query!(sqlx::Postgres, head, scopes, f, due, id, 50);
                 qb.build_query_scalar::<String>()
                     .fetch_all(&mut *tx)
                     .await?
             }
             crate::backend::Pool::Sqlite(p) => {
-                let head =
-                    format!("EXPLAIN QUERY PLAN SELECT {SUMMARY_COLUMNS} FROM cases c WHERE 1 = 1");
+                let head = format!("EXPLAIN QUERY PLAN SELECT {SUMMARY_COLUMNS}");
                 let mut qb = case_list_query!(sqlx::Sqlite, head, scopes, f, due, id, 50);
                 qb.build()
                     .fetch_all(p)

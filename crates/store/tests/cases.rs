@@ -1335,7 +1335,80 @@ async fn a_reporters_own_cases_come_newest_first_through_their_index(store: Stor
     );
 }
 
+async fn a_territorys_list_pages_in_deadline_order(store: Store) {
+    let cal = setup(&store).await;
+    let t0 = monday_9();
+    // Reports of several categories (different time limits) an hour apart; one rejected (no
+    // deadline: it comes last).
+    let cats = [
+        "order.vendor",
+        "appearance.garbage",
+        "facility.streetlight",
+        "property.service",
+    ];
+    let mut ids = Vec::new();
+    for i in 0..8i64 {
+        let r = report(
+            cats[i as usize % cats.len()],
+            [104.07 + 0.003 * i as f64, 30.65],
+            None,
+        );
+        ids.push(intake_one(&store, &cal, r, t0 + i * HOUR).await);
+    }
+    step(
+        &store,
+        &cal,
+        ids[2],
+        by(Step::Reject, &[Capacity::LevelStaff], "user:7"),
+        t0 + 9 * HOUR,
+    )
+    .await;
+    let district = [code("510104000000")];
+    let grid = [code(CELL)];
+    for scope in [&district, &grid] {
+        let f = CaseFilter::default();
+        let whole = store
+            .cases(Some(scope), &f, None, 100)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(whole.items.len(), 8);
+        let key = |c: &shezhi_store::cases::CaseSummary| (c.due_at_ms.unwrap_or(i64::MAX), c.id);
+        assert!(whole.items.windows(2).all(|w| key(&w[0]) < key(&w[1])));
+        assert_eq!(whole.items.last().map(|c| c.id), Some(ids[2]));
+        let mut paged = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = store
+                .cases(Some(scope), &f, cursor.as_deref(), 3)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            paged.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(paged, whole.items);
+    }
+    // On SQLite (whose planner has no statistics) a district's list walks the deadline index,
+    // without a sort, and a grid's list reads the grid's own cases.
+    if store.backend() == Backend::Sqlite {
+        for (scope, index) in [("510104000000", "cases_due"), (CELL, "cases_cell")] {
+            let plan = store
+                .debug_case_list_plan(Some(&[code(scope)]), &CaseFilter::default())
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .join("\n");
+            assert!(plan.contains(index), "{plan}");
+            if index == "cases_due" {
+                assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+            }
+        }
+    }
+}
+
 on_both_backends!(
+    a_territorys_list_pages_in_deadline_order,
     a_reporters_own_cases_come_newest_first_through_their_index,
     a_whole_life_with_whistle_rework_and_rating,
     refusals_change_nothing,

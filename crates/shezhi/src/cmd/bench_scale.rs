@@ -15,7 +15,7 @@ use shezhi_domain::people::Date;
 use shezhi_domain::synth::rng::Rng;
 use shezhi_domain::territory::RegionCode;
 use shezhi_http::SystemClock;
-use shezhi_store::cases::BulkCase;
+use shezhi_store::cases::{BULK_REPORTERS, BulkCase, CaseFilter};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -82,6 +82,29 @@ async fn overview_once(
         .copied()
         .unwrap_or(0);
     Ok((t.elapsed().as_secs_f64() * 1000.0, open))
+}
+
+/// The first page (50) of a case list read 30 times: milliseconds, sorted, and the page's
+/// length.
+async fn list_times(
+    store: &shezhi_store::Store,
+    scope: Option<&RegionCode>,
+    f: &CaseFilter,
+) -> Result<(Vec<f64>, usize), CliError> {
+    let scopes = scope.map(|s| vec![s.clone()]);
+    let mut times = Vec::new();
+    let mut len = 0;
+    for _ in 0..30 {
+        let t = Instant::now();
+        len = store
+            .cases(scopes.as_deref(), f, None, 50)
+            .await?
+            .items
+            .len();
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok((times, len))
 }
 
 pub async fn run(
@@ -196,6 +219,55 @@ pub async fn run(
     }
     raw_times.sort_by(f64::total_cmp);
 
+    // First pages of case lists, as GET /api/v1/cases reads them, against the same columns of
+    // 50 cases read by primary key.
+    let district = store
+        .children(&root)
+        .await?
+        .into_iter()
+        .find_map(|r| RegionCode::parse(&r.code).ok())
+        .unwrap_or_else(|| root.clone());
+    let grid = cells[rng.below(cells.len() as u64) as usize].clone();
+    let all = CaseFilter::default();
+    let overdue = CaseFilter {
+        overdue: true,
+        ..CaseFilter::default()
+    };
+    let own = CaseFilter {
+        reporter: Some(format!("user:{}", rng.below(BULK_REPORTERS as u64))),
+        newest_first: true,
+        ..CaseFilter::default()
+    };
+    let lists = [
+        ("the city's cases, most urgent first", Some(&root), &all),
+        (
+            "a district's cases, most urgent first",
+            Some(&district),
+            &all,
+        ),
+        ("a grid's cases, most urgent first", Some(&grid), &all),
+        ("the city's overdue cases", Some(&root), &overdue),
+        ("a resident's own reports, newest first", None, &own),
+    ];
+    let mut list_rows = Vec::new();
+    for (what, scope, f) in lists {
+        let (t, len) = list_times(&store, scope, f).await?;
+        list_rows.push((what, t, len));
+    }
+    let mut pk_times = Vec::new();
+    for i in 0..30 {
+        let ids: Vec<i64> = (0..50)
+            .map(|_| 1 + rng.below(cases as u64) as i64)
+            .collect();
+        let t = Instant::now();
+        let found = store.bench_rows_by_id(&ids).await?;
+        pk_times.push(t.elapsed().as_secs_f64() * 1000.0);
+        if i == 0 && found == 0 {
+            return Err(CliError::Config("no case found by id".into()));
+        }
+    }
+    pk_times.sort_by(f64::total_cmp);
+
     // The sweeper in real time: 1 % of the open cases come due each minute for `minutes`.
     let per_minute = (open_ids.len() / 100).max(1);
     let start = clock.now_ms() + 5_000;
@@ -291,6 +363,24 @@ pub async fn run(
         percentile(&raw_times, 0.95),
         percentile(&raw_times, 1.0)
     );
+    println!(
+        "\nCase lists, first page of 50 (30 reads each), against 50 cases read by primary key:\n"
+    );
+    println!("| measurement | rows | p50 | p95 | p95 ratio to baseline |");
+    println!("|---|---:|---:|---:|---:|");
+    let pk95 = percentile(&pk_times, 0.95);
+    println!(
+        "| baseline: 50 cases by primary key | 50 | {:.2} ms | {pk95:.2} ms | 1.0 |",
+        percentile(&pk_times, 0.5)
+    );
+    for (what, t, len) in &list_rows {
+        println!(
+            "| {what} | {len} | {:.2} ms | {:.2} ms | {:.1} |",
+            percentile(t, 0.5),
+            percentile(t, 0.95),
+            percentile(t, 0.95) / pk95.max(1e-9)
+        );
+    }
     println!(
         "\nsweeper: {due_n} timers due over {minutes} min ({per_minute}/min = 1 % of open cases), {fired} fired in {sweeps} sweeps; lag p50 {:.1} s, p99 {:.1} s, max {:.1} s",
         percentile(&lags, 0.5),

@@ -62,6 +62,9 @@ impl Store {
     }
 }
 
+/// Reporters of the synthetic cases: case `id` is reported by `user:{id % BULK_REPORTERS}`.
+pub const BULK_REPORTERS: i64 = 1_000_000;
+
 /// A synthetic case for the scale benchmarks, written straight to the tables.
 #[derive(Debug, Clone)]
 pub struct BulkCase {
@@ -91,7 +94,7 @@ impl Store {
                 qb.push_values(chunk, |mut b, c| {
                     b.push_bind(c.id).push_bind(format!("SQB{:012}", c.id)).push_bind(c.source.as_str()).push_bind(c.category.as_str()).push_bind(1i64)
                         .push_bind("normal").push_bind("批量测试案件").push_bind("批量生成的测试案件").push_bind(c.cell.as_str()).push_bind("")
-                        .push_bind("bench").push_bind(c.stage.as_str()).push_bind(c.level.as_str()).push_bind(c.level_code.as_str())
+                        .push_bind(format!("user:{}", c.id % BULK_REPORTERS)).push_bind(c.stage.as_str()).push_bind(c.level.as_str()).push_bind(c.level_code.as_str())
                         .push_bind(c.lead_unit.as_deref()).push_bind(1i64).push_bind(c.due_at_ms).push_bind(i64::from(c.overdue)).push_bind(1i64)
                         .push_bind(c.created_at_ms).push_bind(c.created_at_ms).push_bind(c.closed_at_ms);
                 });
@@ -142,9 +145,9 @@ impl Store {
     pub async fn bulk_cases_done(&self, next_id: i64) -> Result<(), StoreError> {
         with_pool!(self, p => {
             sqlx::query("UPDATE id_sequences SET next_id = $1 WHERE name = 'cases'").bind(next_id).execute(p).await?;
-            if let crate::backend::Pool::Sqlite(p) = &self.pool {
-                sqlx::raw_sql("ANALYZE").execute(p).await?;
-            }
+            // Statistics, as a database in service has them (PostgreSQL's autovacuum would
+            // gather them soon after a load this size).
+            sqlx::raw_sql("ANALYZE").execute(p).await?;
             Ok(())
         })
     }
@@ -157,6 +160,20 @@ impl Store {
                 .fetch_all(p).await?
                 .iter().map(|r| Ok((sqlx::Row::try_get(r, 0)?, sqlx::Row::try_get(r, 1)?, sqlx::Row::try_get(r, 2)?)))
                 .collect::<Result<Vec<_>, sqlx::Error>>()?
+        }))
+    }
+
+    /// The raw baseline of a page of a case list: the same columns of `ids`, read by primary
+    /// key. Returns how many were found.
+    pub async fn bench_rows_by_id(&self, ids: &[i64]) -> Result<usize, StoreError> {
+        Ok(with_pool!(self, p, DB => {
+            let mut qb = sqlx::QueryBuilder::<DB>::new(format!("SELECT {} FROM cases c WHERE c.id IN (", super::query::SUMMARY_COLUMNS));
+            let mut sep = qb.separated(", ");
+            for id in ids {
+                sep.push_bind(*id);
+            }
+            qb.push(")");
+            qb.build().fetch_all(p).await?.len()
         }))
     }
 

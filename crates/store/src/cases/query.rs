@@ -173,19 +173,38 @@ where
     })
 }
 
-/// Keyset cursor: deadline (none sorts last), then id.
+/// The deadline of a case without one, in the list's order. The index `cases_due` (migration
+/// 0009) is on the same expression, `COALESCE(due_at_ms, 9000000000000000)`: change both
+/// together.
 pub(crate) const NO_DUE: i64 = 9_000_000_000_000_000;
 
+/// Keyset cursor: deadline (none sorts last) or time of intake, then id.
 fn parse_cursor(c: Option<&str>) -> (i64, i64) {
     c.and_then(|c| c.split_once('.'))
         .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
         .unwrap_or((i64::MIN, i64::MIN))
 }
 
-/// The query of [`Store::cases`] for backend `$db`, after `$head` (its columns and table,
-/// or a request for the plan of the same query).
+/// Whether a list is best read by walking the cases in deadline order until the page is
+/// full: the most-urgent-first order, within territories of a street or larger (where a
+/// page's cases are found within the first thousands), with no filter that an index of its
+/// own narrows better (stages, a level region, a unit, a reporter).
+pub(crate) fn walks_deadlines(scopes: Option<&[RegionCode]>, f: &CaseFilter) -> bool {
+    use shezhi_domain::territory::Level;
+    let large = |r: &RegionCode| matches!(r.level(), Level::City | Level::District | Level::Street);
+    !f.newest_first
+        && scopes.is_some_and(|s| !s.is_empty() && s.iter().all(large))
+        && f.stages.is_empty()
+        && f.level_code.is_none()
+        && f.lead_unit.is_none()
+        && f.unit.is_none()
+        && f.reporter.is_none()
+}
+
+/// The query of [`Store::cases`] for backend `$db`, after `$select` (its columns, or a request
+/// for the plan of the same query).
 macro_rules! case_list_query {
-    ($db:ty, $head:expr, $scopes:expr, $f:expr, $due:expr, $id:expr, $limit:expr) => {{
+    ($db:ty, $select:expr, $scopes:expr, $f:expr, $due:expr, $id:expr, $limit:expr) => {{
         let (scopes, f, due, id, limit): (
             Option<&[shezhi_domain::territory::RegionCode]>,
             &$crate::cases::CaseFilter,
@@ -193,7 +212,18 @@ macro_rules! case_list_query {
             i64,
             i64,
         ) = ($scopes, $f, $due, $id, $limit);
-        let mut qb = sqlx::QueryBuilder::<$db>::new($head);
+        // On SQLite, a list of a large territory in deadline order walks `cases_due` (its
+        // planner, without statistics, would read every case of the territory and sort them);
+        // PostgreSQL's planner weighs the two ways itself.
+        let hint = if std::any::TypeId::of::<$db>() == std::any::TypeId::of::<sqlx::Sqlite>()
+            && $crate::cases::query::walks_deadlines(scopes, f)
+        {
+            " INDEXED BY cases_due"
+        } else {
+            ""
+        };
+        let mut qb =
+            sqlx::QueryBuilder::<$db>::new(format!("{} FROM cases c{hint} WHERE 1 = 1", $select));
         if let Some(scopes) = scopes {
             qb.push(" AND (");
             for (i, s) in scopes.iter().enumerate() {
@@ -263,25 +293,23 @@ macro_rules! case_list_query {
                     .push(")");
             }
         }
+        // After the cursor: a row comparison, which both databases serve from an index whose
+        // leading columns are the list's order (a seek rather than a walk from the start).
         if f.newest_first {
-            qb.push(" AND (c.created_at_ms < ")
+            qb.push(" AND (c.created_at_ms, c.id) < (")
                 .push_bind(due)
-                .push(" OR (c.created_at_ms = ")
-                .push_bind(due)
-                .push(" AND c.id < ")
+                .push(", ")
                 .push_bind(id)
-                .push("))");
+                .push(")");
             qb.push(" ORDER BY c.created_at_ms DESC, c.id DESC LIMIT ")
                 .push_bind(limit);
         } else {
             let no_due = $crate::cases::query::NO_DUE;
-            qb.push(format!(" AND (COALESCE(c.due_at_ms, {no_due}) > "))
+            qb.push(format!(" AND (COALESCE(c.due_at_ms, {no_due}), c.id) > ("))
                 .push_bind(due)
-                .push(format!(" OR (COALESCE(c.due_at_ms, {no_due}) = "))
-                .push_bind(due)
-                .push(" AND c.id > ")
+                .push(", ")
                 .push_bind(id)
-                .push("))");
+                .push(")");
             qb.push(format!(
                 " ORDER BY COALESCE(c.due_at_ms, {no_due}), c.id LIMIT "
             ))
@@ -290,6 +318,7 @@ macro_rules! case_list_query {
         qb
     }};
 }
+#[cfg(any(test, feature = "testing"))]
 pub(crate) use case_list_query;
 
 impl Store {
@@ -382,7 +411,7 @@ impl Store {
             });
         }
         let items: Vec<CaseSummary> = with_pool!(self, p, DB => {
-            let mut qb = case_list_query!(DB, format!("SELECT {SUMMARY_COLUMNS} FROM cases c WHERE 1 = 1"), scopes, f, due, id, limit);
+            let mut qb = case_list_query!(DB, format!("SELECT {SUMMARY_COLUMNS}"), scopes, f, due, id, limit);
             qb.build().fetch_all(p).await?.iter().map(summary).collect::<Result<Vec<_>, sqlx::Error>>()?
         });
         let next_cursor = (items.len() as i64 == limit)
