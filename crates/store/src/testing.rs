@@ -172,6 +172,12 @@ async fn without_seqscan(
     Ok(tx)
 }
 
+/// The lines of a SQLite plan: the detail column of `EXPLAIN QUERY PLAN`'s rows (id, parent,
+/// notused, detail).
+fn plan_details(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<String>, sqlx::Error> {
+    rows.iter().map(|r| sqlx::Row::try_get(r, 3)).collect()
+}
+
 impl Store {
     /// Make the database refuse every case event whose note is `note` (a trigger raising an
     /// error), to test what the writers do when the database fails part-way.
@@ -206,13 +212,10 @@ impl Store {
     /// conditions the primary key serves.
     pub async fn debug_key_lookup_plan(&self) -> Result<Vec<String>, crate::StoreError> {
         let sql = crate::cases::intake::seen_keys_sql(2);
-        let (pg_sql, sqlite_sql) = (
-            format!("EXPLAIN {sql}"),
-            format!("EXPLAIN QUERY PLAN {sql}"),
-        );
         let lines = match &self.pool {
             crate::backend::Pool::Postgres(p) => {
                 let mut tx = without_seqscan(p).await?;
+                let pg_sql = format!("EXPLAIN {sql}");
                 let mut q = sqlx::query_scalar::<_, String>(&pg_sql);
                 for v in ["p1", "k1", "p2", "k2"] {
                     q = q.bind(v);
@@ -220,16 +223,12 @@ impl Store {
                 q.fetch_all(&mut *tx).await?
             }
             crate::backend::Pool::Sqlite(p) => {
-                // The plan's rows: (id, parent, notused, detail).
+                let sqlite_sql = format!("EXPLAIN QUERY PLAN {sql}");
                 let mut q = sqlx::query(&sqlite_sql);
                 for v in ["p1", "k1", "p2", "k2"] {
                     q = q.bind(v);
                 }
-                q.fetch_all(p)
-                    .await?
-                    .iter()
-                    .map(|r| sqlx::Row::try_get::<String, _>(r, 3))
-                    .collect::<Result<_, _>>()?
+                plan_details(&q.fetch_all(p).await?)?
             }
         };
         Ok(lines)
@@ -243,11 +242,7 @@ impl Store {
         f: &crate::cases::CaseFilter,
     ) -> Result<Vec<String>, crate::StoreError> {
         use crate::cases::query::{SUMMARY_COLUMNS, case_list_query};
-        let (due, id) = if f.newest_first {
-            (i64::MAX, i64::MAX)
-        } else {
-            (i64::MIN, 0)
-        };
+        let (due, id) = crate::cases::query::cursor_keys(None, f.newest_first);
         let lines = match &self.pool {
             crate::backend::Pool::Postgres(p) => {
                 let mut tx = without_seqscan(p).await?;
@@ -260,12 +255,7 @@ impl Store {
             crate::backend::Pool::Sqlite(p) => {
                 let head = format!("EXPLAIN QUERY PLAN SELECT {SUMMARY_COLUMNS}");
                 let mut qb = case_list_query!(sqlx::Sqlite, head, scopes, f, due, id, 50);
-                qb.build()
-                    .fetch_all(p)
-                    .await?
-                    .iter()
-                    .map(|r| sqlx::Row::try_get::<String, _>(r, 3))
-                    .collect::<Result<_, _>>()?
+                plan_details(&qb.build().fetch_all(p).await?)?
             }
         };
         Ok(lines)

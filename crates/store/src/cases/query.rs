@@ -178,11 +178,16 @@ where
 /// together.
 pub(crate) const NO_DUE: i64 = 9_000_000_000_000_000;
 
-/// Keyset cursor: deadline (none sorts last) or time of intake, then id.
-fn parse_cursor(c: Option<&str>) -> (i64, i64) {
-    c.and_then(|c| c.split_once('.'))
-        .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
-        .unwrap_or((i64::MIN, i64::MIN))
+/// Keyset cursor: deadline (none sorts last) or time of intake, then id. Without a cursor, the
+/// keys before the first case of the list's order.
+pub(crate) fn cursor_keys(c: Option<&str>, newest_first: bool) -> (i64, i64) {
+    match (c, newest_first) {
+        (None, true) => (i64::MAX, i64::MAX),
+        _ => c
+            .and_then(|c| c.split_once('.'))
+            .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+            .unwrap_or((i64::MIN, i64::MIN)),
+    }
 }
 
 /// Whether a list is best read by walking the cases in deadline order until the page is
@@ -400,10 +405,7 @@ impl Store {
         cursor: Option<&str>,
         limit: i64,
     ) -> Result<CaseList, StoreError> {
-        let (due, id) = match (cursor, f.newest_first) {
-            (None, true) => (i64::MAX, i64::MAX),
-            _ => parse_cursor(cursor),
-        };
+        let (due, id) = cursor_keys(cursor, f.newest_first);
         if scopes.is_some_and(|s| s.is_empty()) {
             return Ok(CaseList {
                 items: Vec::new(),
