@@ -41,6 +41,36 @@ impl Default for StoreOptions {
     }
 }
 
+/// `rows` in chunks for multi-row statements: chunks whose lengths are powers of two from
+/// `max` (a power of two) down to 16, largest first, then the rest (fewer than 16) as one
+/// chunk; a batch of 141 rows goes as 128 + 13. A multi-row statement's text depends on its
+/// row count, and each connection keeps its prepared statements by text, so batches of every
+/// size share a few dozen statements instead of preparing a new one of thousands of
+/// parameters for almost every batch, while a small batch still takes one statement.
+pub(crate) fn sized_chunks<T>(rows: &[T], max: usize) -> impl Iterator<Item = &[T]> {
+    debug_assert!(max.is_power_of_two() && max >= SMALL_CHUNK);
+    let mut rest = rows;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let n = if rest.len() < SMALL_CHUNK {
+            rest.len()
+        } else {
+            max.min(1 << rest.len().ilog2())
+        };
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
+/// Below this many rows, [`sized_chunks`] sends the rest in one statement.
+const SMALL_CHUNK: usize = 16;
+
+/// Rows per multi-row statement in the write paths that take batches of any size.
+pub(crate) const ROWS_PER_STATEMENT: usize = 256;
+
 #[derive(Debug, Clone)]
 pub(crate) enum Pool {
     Sqlite(SqlitePool),
@@ -173,5 +203,37 @@ impl Store {
     pub async fn execute_admin(&self, sql: &str) -> Result<(), StoreError> {
         with_pool!(self, p => sqlx::raw_sql(sql).execute(p).await.map(|_| ()))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sized_chunks;
+
+    #[test]
+    fn chunks_are_powers_of_two_largest_first_then_the_small_rest() {
+        let rows: Vec<u32> = (0..1000).collect();
+        for n in [0usize, 1, 2, 3, 15, 16, 17, 141, 256, 257, 511, 1000] {
+            let lens: Vec<usize> = sized_chunks(&rows[..n], 256).map(<[u32]>::len).collect();
+            let (last, big) = lens.split_last().map_or((0, &[][..]), |(l, b)| (*l, b));
+            assert!(
+                big.iter()
+                    .all(|l| l.is_power_of_two() && (16..=256).contains(l)),
+                "{n}: {lens:?}"
+            );
+            assert!(
+                last <= 256 && (last < 16 || last.is_power_of_two()),
+                "{n}: {lens:?}"
+            );
+            assert!(lens.windows(2).all(|w| w[0] >= w[1]), "{n}: {lens:?}");
+            assert_eq!(lens.iter().sum::<usize>(), n);
+            let joined: Vec<u32> = sized_chunks(&rows[..n], 256).flatten().copied().collect();
+            assert_eq!(joined, rows[..n]);
+        }
+        let lens =
+            |n: usize| -> Vec<usize> { sized_chunks(&rows[..n], 256).map(<[u32]>::len).collect() };
+        assert_eq!(lens(141), [128, 13]);
+        assert_eq!(lens(7), [7]);
+        assert_eq!(lens(600), [256, 256, 64, 16, 8]);
     }
 }

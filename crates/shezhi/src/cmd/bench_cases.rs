@@ -12,7 +12,7 @@ use shezhi_domain::clock::Clock;
 use shezhi_domain::territory::RegionCode;
 use shezhi_http::SystemClock;
 use shezhi_store::access::HandlingUnit;
-use shezhi_store::cases::{GroupIntake, GroupSteps, NewCase, StepInput, StepJob};
+use shezhi_store::cases::{BareReport, GroupIntake, GroupSteps, NewCase, StepInput, StepJob};
 use shezhi_store::{Store, StoreOptions};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -194,6 +194,34 @@ pub async fn run(
     store.close().await;
     db.remove().await?;
 
+    // Ceiling: the same reports' rows as bare multi-row inserts, in groups of `writers`, on
+    // a second fresh database (the state intake started from).
+    let (bare_db, bare_store) = case_db(backend, at, "cases_bare").await?;
+    let now = clock.now_ms();
+    let bare: Vec<BareReport> = (0..reports)
+        .map(|i| {
+            let r = report(i, &cells);
+            let (principal, key, _) = r.idempotency.unwrap_or_default();
+            BareReport {
+                id: i as i64 + 1,
+                number: format!("SQ{:013}", i + 1),
+                category: r.category,
+                level_code: r.cell.as_str().to_string(),
+                cell: r.cell.as_str().to_string(),
+                reporter: principal,
+                key,
+                title: r.description.chars().take(30).collect(),
+                description: r.description,
+                address: r.address,
+                at_ms: now,
+                due_at_ms: now + 86_400_000,
+            }
+        })
+        .collect();
+    let bare_time = bare_store.bench_bare_intake(&bare, writers).await?;
+    bare_store.close().await;
+    bare_db.remove().await?;
+
     let transitions = lifecycles * steps.len();
     let name = match backend {
         BenchBackend::Sqlite => "SQLite (WAL, synchronous=FULL)",
@@ -212,6 +240,11 @@ pub async fn run(
     println!(
         "| durable intake, group commit, {writers} submitters ({taken} counted) | {reports} | {intake_time:.1?} | {intake_rate:.0} | {:.1} |",
         intake_rate / single_rate
+    );
+    let bare_rate = rate(reports, bare_time);
+    println!(
+        "| ceiling: the same reports' rows as bare multi-row inserts, {writers} a transaction | {reports} | {bare_time:.1?} | {bare_rate:.0} | {:.1} |",
+        bare_rate / single_rate
     );
     println!(
         "| baseline: insert event + update row, {movers} at once | {transitions} | {raw_time:.1?} | {raw_rate:.0} | 1.00 |"

@@ -115,7 +115,7 @@ macro_rules! audit_append_many {
                     .bind(prev.as_str())
                     .execute(&mut *$tx)
                     .await?;
-                for chunk in rows.chunks(1000) {
+                for chunk in $crate::backend::sized_chunks(&rows, $crate::backend::ROWS_PER_STATEMENT) {
                     let mut qb = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO audit_log (seq, at_ms, actor, action, target, region_code, ip, detail, prev_hash, hash) ",
                     );

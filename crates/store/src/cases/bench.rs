@@ -62,6 +62,81 @@ impl Store {
     }
 }
 
+/// One report's rows as intake writes them, for the bare-write ceiling of
+/// [`Store::bench_bare_intake`].
+#[derive(Debug, Clone)]
+pub struct BareReport {
+    pub id: i64,
+    pub number: String,
+    pub category: String,
+    pub cell: String,
+    pub level_code: String,
+    pub reporter: String,
+    pub key: String,
+    pub title: String,
+    pub description: String,
+    pub address: String,
+    pub at_ms: i64,
+    pub due_at_ms: i64,
+}
+
+impl Store {
+    /// The database's own ceiling for intake: the rows each report adds (the case row with
+    /// its indexes, the report event, two clock timers, the idempotency key and the audit
+    /// entry), written as bare multi-row inserts in transactions of `per_tx` reports one after
+    /// another, with nothing of the application around them: no checks, no key lookup, no
+    /// numbering, no audit chain, no counters. Returns the time taken.
+    pub async fn bench_bare_intake(
+        &self,
+        rows: &[BareReport],
+        per_tx: usize,
+    ) -> Result<Duration, StoreError> {
+        let start = Instant::now();
+        with_pool!(self, p, DB => {
+            for group in rows.chunks(per_tx.max(1)) {
+                let mut tx = p.begin().await?;
+                let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO cases (id, number, source, category_code, category_version, priority, title, description, cell_code, lon, lat, address, \
+                    reporter, contact_sealed, contact_masked, stage, level, level_code, lead_unit, clock_gen, due_at_ms, events, created_at_ms, updated_at_ms) ");
+                qb.push_values(group, |mut b, r| {
+                    b.push_bind(r.id).push_bind(r.number.as_str()).push_bind("resident").push_bind(r.category.as_str()).push_bind(1i64)
+                        .push_bind("normal").push_bind(r.title.as_str()).push_bind(r.description.as_str()).push_bind(r.cell.as_str())
+                        .push_bind(None::<f64>).push_bind(None::<f64>).push_bind(r.address.as_str())
+                        .push_bind(r.reporter.as_str()).push_bind(None::<Vec<u8>>).push_bind(None::<String>).push_bind("reported")
+                        .push_bind("grid").push_bind(r.level_code.as_str()).push_bind(None::<String>).push_bind(1i64).push_bind(r.due_at_ms)
+                        .push_bind(1i64).push_bind(r.at_ms).push_bind(r.at_ms);
+                });
+                qb.build().execute(&mut *tx).await?;
+                let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO case_events (case_id, seq, at_ms, step, actor, capacity, note, detail) ");
+                qb.push_values(group, |mut b, r| {
+                    b.push_bind(r.id).push_bind(1i64).push_bind(r.at_ms).push_bind("report").push_bind(r.reporter.as_str())
+                        .push_bind("reporter").push_bind(r.description.as_str()).push_bind(r#"{"to":{"stage":"reported","level":"grid"}}"#);
+                });
+                qb.build().execute(&mut *tx).await?;
+                let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO case_timers (case_id, gen, kind, unit_code, due_at_ms, fired_at_ms) ");
+                qb.push_values(group.iter().flat_map(|r| [(r, "warn", r.at_ms + (r.due_at_ms - r.at_ms) * 3 / 4), (r, "overdue", r.due_at_ms)]), |mut b, (r, kind, at)| {
+                    b.push_bind(r.id).push_bind(1i64).push_bind(kind).push_bind(None::<String>).push_bind(at).push_bind(None::<i64>);
+                });
+                qb.build().execute(&mut *tx).await?;
+                let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO intake_keys (principal, key, request_hash, case_id, at_ms) ");
+                qb.push_values(group, |mut b, r| {
+                    b.push_bind(r.reporter.as_str()).push_bind(r.key.as_str()).push_bind("h").push_bind(r.id).push_bind(r.at_ms);
+                });
+                qb.build().execute(&mut *tx).await?;
+                // Sequence numbers far past the log's own entries; no hash chain.
+                let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO audit_log (seq, at_ms, actor, action, target, region_code, ip, detail, prev_hash, hash) ");
+                qb.push_values(group, |mut b, r| {
+                    b.push_bind(1_000_000_000_000 + r.id).push_bind(r.at_ms).push_bind(r.reporter.as_str()).push_bind("case.report")
+                        .push_bind(format!("case:{}", r.id)).push_bind(r.cell.as_str()).push_bind(None::<String>)
+                        .push_bind(r#"{"category":"bench"}"#).push_bind("").push_bind("");
+                });
+                qb.build().execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+        });
+        Ok(start.elapsed())
+    }
+}
+
 /// Reporters of the synthetic cases: case `id` is reported by `user:{id % BULK_REPORTERS}`.
 pub const BULK_REPORTERS: i64 = 1_000_000;
 

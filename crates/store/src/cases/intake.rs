@@ -10,7 +10,7 @@ use super::{
 };
 use crate::StoreError;
 use crate::access::audit::{AuditNote, audit_append_many};
-use crate::backend::{Store, with_pool};
+use crate::backend::{ROWS_PER_STATEMENT, Store, sized_chunks, with_pool};
 use shezhi_domain::calendar::WorkCalendar;
 use shezhi_domain::cases::{self, Category, Stage, Step};
 use shezhi_domain::people::Date;
@@ -185,19 +185,32 @@ impl Store {
             .collect())
     }
 
+    /// The current categories with their versions. Each batch reads only which versions are
+    /// current; the bodies of versions seen before come from the store's cache (a stored
+    /// version never changes), so a batch parses none of them.
     async fn categories_with_versions(&self) -> Result<Vec<(Category, i64)>, StoreError> {
-        let rows: Vec<(String, i64)> = with_pool!(self, p => {
-            sqlx::query("SELECT body, version FROM categories WHERE current = 1")
+        let current: Vec<(String, i64)> = with_pool!(self, p => {
+            sqlx::query("SELECT code, version FROM categories WHERE current = 1")
                 .fetch_all(p).await?
                 .iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, sqlx::Error>>()?
         });
-        rows.into_iter()
-            .map(|(b, v)| {
-                serde_json::from_str(&b)
-                    .map(|c| (c, v))
-                    .map_err(|e| StoreError::Corrupt(format!("category body: {e}")))
-            })
-            .collect()
+        let mut out = Vec::with_capacity(current.len());
+        for (code, version) in current {
+            let category = match self.cached_category(&code, version) {
+                Some(c) => c,
+                None => {
+                    let body: String = with_pool!(self, p => {
+                        sqlx::query("SELECT body FROM categories WHERE code = $1 AND version = $2")
+                            .bind(code.as_str()).bind(version)
+                            .fetch_one(p).await?
+                            .try_get(0)?
+                    });
+                    self.remember_category(&code, version, &body)?
+                }
+            };
+            out.push((Category::clone(&category), version));
+        }
+        Ok(out)
     }
 
     async fn write_reports(
@@ -214,7 +227,7 @@ impl Store {
             // Keys seen before, in one read.
             let keyed: Vec<&(String, String, String)> = ready.iter().filter_map(|(_, r)| r.case.idempotency.as_ref()).collect();
             let mut seen: Vec<(String, String, String, i64, String, String)> = Vec::new();
-            for chunk in keyed.chunks(500) {
+            for chunk in sized_chunks(&keyed, ROWS_PER_STATEMENT) {
                 let sql = seen_keys_sql(chunk.len());
                 let mut q = sqlx::query(&sql);
                 for (principal, key, _) in chunk {
@@ -294,7 +307,7 @@ impl Store {
                     out.push(Some(Intake { id, number: number.clone(), stage: "reported".into(), created: true, possible_duplicates: Vec::new() }));
                     rows.push((id, number, r, level, lc, due, sealed, masked, title));
                 }
-                for chunk in rows.chunks(1000) {
+                for chunk in sized_chunks(&rows, ROWS_PER_STATEMENT) {
                     let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO cases (id, number, source, category_code, category_version, priority, title, description, cell_code, lon, lat, address, \
                         reporter, contact_sealed, contact_masked, stage, level, level_code, lead_unit, clock_gen, due_at_ms, events, created_at_ms, updated_at_ms) ");
                     qb.push_values(chunk, |mut b, (id, number, r, level, lc, due, sealed, masked, title)| {
@@ -318,9 +331,9 @@ impl Store {
                         .filter_map(|(id, _, _, _, _, due, ..)| due.map(|d| (*id, d)))
                         .flat_map(|(id, d)| [(id, "warn", now + (d - now) * 3 / 4), (id, "overdue", d)])
                         .collect();
-                    if !timers.is_empty() {
+                    for timers in sized_chunks(&timers, ROWS_PER_STATEMENT) {
                         let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO case_timers (case_id, gen, kind, unit_code, due_at_ms, fired_at_ms) ");
-                        qb.push_values(&timers, |mut b, (id, kind, at)| {
+                        qb.push_values(timers, |mut b, (id, kind, at)| {
                             b.push_bind(*id).push_bind(1i64).push_bind(*kind).push_bind(None::<String>).push_bind(*at).push_bind(None::<i64>);
                         });
                         qb.build().execute(&mut *tx).await?;
@@ -329,7 +342,7 @@ impl Store {
                 let keys: Vec<(&String, &String, &String, i64)> = fresh_keys.iter()
                     .filter_map(|(p, k, h, n)| out[*n].as_ref().map(|i| (p, k, h, i.id)))
                     .collect();
-                for chunk in keys.chunks(1000) {
+                for chunk in sized_chunks(&keys, ROWS_PER_STATEMENT) {
                     let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO intake_keys (principal, key, request_hash, case_id, at_ms) ");
                     qb.push_values(chunk, |mut b, (p, k, h, id)| {
                         b.push_bind(p.as_str()).push_bind(k.as_str()).push_bind(h.as_str()).push_bind(*id).push_bind(now);

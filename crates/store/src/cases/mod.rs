@@ -15,7 +15,7 @@ pub(crate) mod plan;
 pub(crate) mod query;
 mod steps;
 
-pub use bench::{BULK_REPORTERS, BulkCase};
+pub use bench::{BULK_REPORTERS, BareReport, BulkCase};
 pub use clock::SweepReport;
 pub use counters::{FOLD_BATCH, Indicators, ScopeKey, scopes_of};
 pub use group::{GroupIntake, GroupSteps};
