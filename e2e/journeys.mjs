@@ -404,6 +404,35 @@ export async function run(ctx) {
     await shot(street, 'directive-street', 'amended-to-sign-again');
   });
 
+  await journey('community-browses-its-households-on-the-map', async () => {
+    // A visitor who is not signed in sees the territory but not the register.
+    const visitor = await (await newDesktop(browser)).newPage();
+    await visitor.goto(`${base}/territory#/${COMMUNITY}`);
+    await visitor.locator(`#households[data-region="${COMMUNITY}"]`).waitFor({ state: 'attached', timeout: WAIT });
+    if (await visitor.locator('#households').isVisible()) throw new Error('the register shown to a visitor who is not signed in');
+    // The community's staff see its registered households, page by page.
+    const page = await (await newDesktop(browser)).newPage();
+    await signIn(page, base, 'shequ');
+    await page.goto(`${base}/territory#/${COMMUNITY}`);
+    await page.locator('#household-list li').first().waitFor({ timeout: WAIT });
+    const read = async (cursor) => (await page.request.get(`${base}/api/v1/regions/${COMMUNITY}/households?limit=20`
+      + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''))).json();
+    const ids = () => page.locator('#household-list li').evaluateAll((li) => li.map((n) => Number(n.dataset.household)));
+    const first = await read(null);
+    const want = first.items.map((h) => h.id);
+    if (JSON.stringify(await ids()) !== JSON.stringify(want)) throw new Error(`first page: ${JSON.stringify(await ids())} != ${JSON.stringify(want)}`);
+    const text = await page.locator('#household-list li').first().innerText();
+    if (!text.includes(first.items[0].address)) throw new Error(`the first household reads ${text}`);
+    if (!first.next_cursor) throw new Error(`the demo community has only ${first.items.length} households: paging not exercised`);
+    await page.click('#households-more');
+    const second = await read(first.next_cursor);
+    const all = want.concat(second.items.map((h) => h.id));
+    await page.waitForFunction((n) => document.querySelectorAll('#household-list li').length === n, all.length, { timeout: WAIT });
+    if (JSON.stringify(await ids()) !== JSON.stringify(all)) throw new Error('second page: households out of order or repeated');
+    await shot(page, 'territory', 'community-households');
+    log(`territory: ${all.length} households listed over two pages`);
+  });
+
   await journey('english-and-keyboard', async () => {
     const page = await (await newDesktop(browser)).newPage();
     await page.goto(`${base}/`);

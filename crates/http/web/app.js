@@ -29,6 +29,8 @@
         market: '市场专属网格', industrial_park: '园区专属网格',
       },
       sources: { official: '官方', generated: '系统生成', imported: '导入' },
+      registered: '登记住户', registeredNone: '本区域暂无登记住户', head: '户主 {name}', members: '{n} 人',
+      more: '加载更多', moreLoading: '加载中…', shown: '已显示 {n} 户',
     },
     en: {
       title: 'shezhi · Chengdu', tree: 'Territory', breadcrumb: 'Breadcrumb', mapLabel: 'Region map',
@@ -52,6 +54,9 @@
         market: 'Market grid', industrial_park: 'Industrial-park grid',
       },
       sources: { official: 'Official', generated: 'Generated', imported: 'Imported' },
+      registered: 'Registered households', registeredNone: 'No households registered in this region',
+      head: 'Head: {name}', members: '{n} living there', more: 'Load more', moreLoading: 'Loading…',
+      shown: '{n} shown',
     },
   };
 
@@ -67,6 +72,11 @@
     locate: null,     // {point, chain?, error?, loading?}
     navToken: 0,
     locateToken: 0,
+    // The register's households of the region, for a signed-in user who may read them
+    // (null: hidden, e.g. for a visitor who is not signed in).
+    households: null, // {code, items, next, loading}
+    householdsToken: 0,
+    householdsFor: null, // the region the panel last settled for
   };
   const tree = new Map(); // code → tree node
   let selectedNode = null;
@@ -104,7 +114,7 @@
 
   // ---------- API ----------
   class ApiError extends Error {
-    constructor(msg, code) { super(msg.en); this.msg = msg; this.code = code; }
+    constructor(msg, code, status) { super(msg.en); this.msg = msg; this.code = code; this.status = status; }
   }
 
   async function api(path) {
@@ -118,8 +128,8 @@
     try { body = await res.json(); } catch { /* reported below */ }
     if (res.ok && body) return body;
     const e = body && body.error;
-    if (e && (e.zh || e.en)) throw new ApiError({ zh: e.zh || e.en, en: e.en || e.zh }, e.code);
-    throw new ApiError(message(res.ok ? 'badResponse' : 'httpError', { status: res.status }));
+    if (e && (e.zh || e.en)) throw new ApiError({ zh: e.zh || e.en, en: e.en || e.zh }, e.code, res.status);
+    throw new ApiError(message(res.ok ? 'badResponse' : 'httpError', { status: res.status }), undefined, res.status);
   }
 
   function toMessage(err) {
@@ -156,6 +166,7 @@
       Object.assign(state, { detail, features, focus, status: features.length ? null : 'noMap' });
       renderAll();
       revealInTree(detail).catch(showError);
+      loadHouseholds(code, null);
     } catch (err) {
       if (token !== state.navToken) return;
       state.status = null;
@@ -163,6 +174,74 @@
       showError(err);
       if (!state.detail && code !== CITY) go(CITY); // a bad link: still show something useful
     }
+  }
+
+  // ---------- registered households (signed-in staff only) ----------
+  const HOUSEHOLDS_PAGE = 20;
+
+  // Who is signed in, asked once: a visitor who is not signed in, or who holds no post with
+  // a territory (a resident), is not sent to the register at all.
+  let whoami = null;
+  const staffSignedIn = async () => {
+    whoami ??= api('/api/v1/me').catch(() => ({ user_id: null, bindings: [] }));
+    const me = await whoami;
+    return me.user_id != null && (me.bindings || []).some((b) => b.scope);
+  };
+
+  /** Loads a page of the region's households: the first (`cursor` null) or the next. */
+  async function loadHouseholds(code, cursor) {
+    const token = ++state.householdsToken;
+    if (cursor == null) state.households = null;
+    else state.households.loading = true;
+    renderHouseholds();
+    const q = `limit=${HOUSEHOLDS_PAGE}` + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : '');
+    try {
+      if (!(await staffSignedIn())) {
+        if (token === state.householdsToken) state.householdsFor = code;
+        return renderHouseholds();
+      }
+      const page = await api(`/api/v1/regions/${code}/households?${q}`);
+      if (token !== state.householdsToken) return;
+      const before = cursor == null ? [] : state.households.items;
+      state.households = { code, items: before.concat(page.items), next: page.next_cursor || null, loading: false };
+      state.householdsFor = code;
+    } catch (err) {
+      if (token !== state.householdsToken) return;
+      // Not signed in, or no right to this region's register: the panel stays hidden.
+      if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
+        state.households = null;
+        state.householdsFor = code;
+      } else {
+        if (state.households) state.households.loading = false;
+        showError(err);
+      }
+    }
+    renderHouseholds();
+  }
+
+  function renderHouseholds() {
+    const box = $('households');
+    const h = state.households;
+    box.hidden = !h;
+    // Which region's register the panel has settled for (shown or hidden), for tests.
+    box.dataset.region = state.householdsFor ?? '';
+    if (!h) return box.replaceChildren();
+    const items = h.items.map((x) => el('li', { class: 'household', 'data-household': x.id },
+      el('span', { class: 'household-address' }, x.address),
+      el('span', { class: 'muted' }, [x.head_name ? t('head', { name: x.head_name }) : null, t('members', { n: num(x.members) })]
+        .filter(Boolean).join(' · '))));
+    const list = items.length
+      ? el('ul', { id: 'household-list', class: 'household-list' }, ...items)
+      : el('p', { class: 'muted' }, t('registeredNone'));
+    const kids = [el('h2', { class: 'panel-title' }, t('registered')), list];
+    if (items.length) kids.push(el('p', { class: 'muted', id: 'households-shown' }, t('shown', { n: num(items.length) })));
+    if (h.next) {
+      const more = button(h.loading ? t('moreLoading') : t('more'), 'btn btn-small', () => loadHouseholds(h.code, h.next));
+      more.id = 'households-more';
+      if (h.loading) more.disabled = true;
+      kids.push(more);
+    }
+    box.replaceChildren(...kids);
   }
 
   const drawable = (fc) => ((fc && fc.features) || []).filter((f) => f.geometry && f.properties);
@@ -672,7 +751,7 @@
 
   function renderText() {
     applyStaticText();
-    renderBreadcrumb(); renderDetails(); renderLegend(); renderLocate(); renderStatus(); renderError();
+    renderBreadcrumb(); renderDetails(); renderHouseholds(); renderLegend(); renderLocate(); renderStatus(); renderError();
     tree.forEach(updateTreeText);
   }
 
