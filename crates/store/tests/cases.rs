@@ -1335,11 +1335,8 @@ async fn a_reporters_own_cases_come_newest_first_through_their_index(store: Stor
     );
 }
 
-async fn a_territorys_list_pages_in_deadline_order(store: Store) {
-    let cal = setup(&store).await;
-    let t0 = monday_9();
-    // Reports of several categories (different time limits) an hour apart; one rejected (no
-    // deadline: it comes last).
+/// `n` reports of four categories in turn (different time limits), an hour apart from `t0`.
+async fn reports_an_hour_apart(store: &Store, cal: &WorkCalendar, n: i64, t0: i64) -> Vec<i64> {
     let cats = [
         "order.vendor",
         "appearance.garbage",
@@ -1347,14 +1344,22 @@ async fn a_territorys_list_pages_in_deadline_order(store: Store) {
         "property.service",
     ];
     let mut ids = Vec::new();
-    for i in 0..8i64 {
+    for i in 0..n {
         let r = report(
             cats[i as usize % cats.len()],
             [104.07 + 0.003 * i as f64, 30.65],
             None,
         );
-        ids.push(intake_one(&store, &cal, r, t0 + i * HOUR).await);
+        ids.push(intake_one(store, cal, r, t0 + i * HOUR).await);
     }
+    ids
+}
+
+async fn a_territorys_list_pages_in_deadline_order(store: Store) {
+    let cal = setup(&store).await;
+    let t0 = monday_9();
+    // One of the reports rejected (no deadline: it comes last).
+    let ids = reports_an_hour_apart(&store, &cal, 8, t0).await;
     step(
         &store,
         &cal,
@@ -1407,7 +1412,111 @@ async fn a_territorys_list_pages_in_deadline_order(store: Store) {
     }
 }
 
+/// A unit's cases (all ever sent to it) in deadline order, paged: the same pages whether a
+/// page comes from a window of the deadline order or from the whole list, and equal to the
+/// order worked out from each case's own units and deadline.
+async fn a_units_list_pages_in_deadline_order_through_windows(store: Store) {
+    let cal = setup(&store).await;
+    let t0 = monday_9();
+    let staff = [Capacity::LevelStaff];
+    // Sixteen reports: eleven sent to CG (one of them returned and sent on to SW), two to SW,
+    // the rest never sent anywhere; one sent to CG is closed, so it has no deadline.
+    let ids = reports_an_hour_apart(&store, &cal, 16, t0).await;
+    let at = t0 + 20 * HOUR;
+    for (n, id) in ids.iter().enumerate() {
+        let unit = match n {
+            0..=10 => "510104-CG",
+            11 | 12 => "510104-SW",
+            _ => continue,
+        };
+        step(&store, &cal, *id, by(Step::Accept, &staff, "user:1"), at).await;
+        let mut d = by(Step::Dispatch, &staff, "user:1");
+        d.units = vec![unit.into()];
+        step(&store, &cal, *id, d, at).await;
+    }
+    let mut back = by(Step::Return, &[Capacity::LeadUnit], "user:5");
+    back.note = "不属于本单位职责".into();
+    step(&store, &cal, ids[3], back, at + HOUR).await;
+    let mut d = by(Step::Dispatch, &staff, "user:1");
+    d.units = vec!["510104-SW".into()];
+    step(&store, &cal, ids[3], d, at + HOUR).await;
+    for (s, who) in [
+        (Step::Sign, Capacity::LeadUnit),
+        (Step::Feedback, Capacity::LeadUnit),
+        (Step::Verify, Capacity::LevelStaff),
+    ] {
+        step(&store, &cal, ids[5], by(s, &[who], "user:5"), at + 2 * HOUR).await;
+    }
+    let mut expected: std::collections::HashMap<&str, Vec<(i64, i64)>> = Default::default();
+    for id in &ids {
+        let d = store
+            .case_detail(*id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("case {id}"));
+        for unit in ["510104-CG", "510104-SW"] {
+            if d.units.iter().any(|u| u.unit_code == unit) {
+                let key = (d.case.due_at_ms.unwrap_or(i64::MAX), d.case.id);
+                expected.entry(unit).or_default().push(key);
+            }
+        }
+    }
+    assert_eq!(expected["510104-CG"].len(), 11);
+    assert_eq!(expected["510104-SW"].len(), 3);
+    assert!(
+        expected["510104-CG"].iter().any(|k| k.0 == i64::MAX),
+        "the closed case has no deadline"
+    );
+    for unit in ["510104-CG", "510104-SW"] {
+        let want: Vec<i64> = {
+            let mut keys = expected[unit].clone();
+            keys.sort();
+            keys.into_iter().map(|(_, id)| id).collect()
+        };
+        let f = CaseFilter {
+            unit: Some(unit.into()),
+            ..CaseFilter::default()
+        };
+        // Windows smaller than the list, as large as it, and the server's own.
+        for windows in [&[4i64][..], &[2, 6], &[100], &[]] {
+            let mut paged = Vec::new();
+            let mut by_window = 0;
+            let mut cursor = None;
+            loop {
+                let (page, served) = store
+                    .debug_cases_in_windows(None, &f, cursor.as_deref(), 3, windows)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                by_window += usize::from(served.is_some());
+                paged.extend(page.items.iter().map(|c| c.id));
+                match page.next_cursor {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
+            }
+            assert_eq!(paged, want, "{unit}, windows {windows:?}");
+            // A window holding every case serves each full page (CG: 3 + 3 + 3, then 2 from
+            // the whole list; SW: 3, then none); without windows the whole list serves all.
+            let served = match (unit, windows) {
+                ("510104-CG", [100]) => Some(3),
+                ("510104-SW", [100]) => Some(1),
+                (_, []) => Some(0),
+                _ => None,
+            };
+            if let Some(n) = served {
+                assert_eq!(by_window, n, "{unit}, windows {windows:?}");
+            }
+        }
+        let whole = store
+            .cases(None, &f, None, 100)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(whole.items.iter().map(|c| c.id).collect::<Vec<_>>(), want);
+    }
+}
+
 on_both_backends!(
+    a_units_list_pages_in_deadline_order_through_windows,
     a_territorys_list_pages_in_deadline_order,
     a_reporters_own_cases_come_newest_first_through_their_index,
     a_whole_life_with_whistle_rework_and_rating,

@@ -62,6 +62,10 @@ fn count(c: &BulkCase, counters: &mut HashMap<(String, &'static str, i64), i64>)
     }
 }
 
+/// The handling units of the synthetic cases: nearly all go to the first.
+const BIG_UNIT: &str = "510104-CG";
+const SMALL_UNIT: &str = "510104-SW";
+
 /// The city overview read once, the way GET /api/v1/overview reads it: milliseconds taken and
 /// the city's open cases.
 async fn overview_once(
@@ -165,8 +169,15 @@ pub async fn run(
                 stage: stage.to_string(),
                 level: level.as_str().to_string(),
                 level_code: level_code.as_str().to_string(),
-                lead_unit: matches!(stage, "dispatched" | "handling" | "fed_back")
-                    .then(|| "510104-CG".to_string()),
+                // One department gets nearly all dispatched cases, another one in 500.
+                lead_unit: matches!(stage, "dispatched" | "handling" | "fed_back").then(|| {
+                    if rng.chance(0.002) {
+                        SMALL_UNIT
+                    } else {
+                        BIG_UNIT
+                    }
+                    .to_string()
+                }),
                 due_at_ms: (!closed).then(|| now + rng.range(DAY, 10 * DAY)),
                 overdue: !closed && rng.chance(0.05),
                 created_at_ms: created,
@@ -238,6 +249,11 @@ pub async fn run(
         newest_first: true,
         ..CaseFilter::default()
     };
+    let unit = |u: &str| CaseFilter {
+        unit: Some(u.into()),
+        ..CaseFilter::default()
+    };
+    let (big_unit, small_unit) = (unit(BIG_UNIT), unit(SMALL_UNIT));
     let lists = [
         ("the city's cases, most urgent first", Some(&root), &all),
         (
@@ -248,6 +264,16 @@ pub async fn run(
         ("a grid's cases, most urgent first", Some(&grid), &all),
         ("the city's overdue cases", Some(&root), &overdue),
         ("a resident's own reports, newest first", None, &own),
+        (
+            "a department's cases (all ever sent to it), most urgent first",
+            None,
+            &big_unit,
+        ),
+        (
+            "a small department's cases (0.2 % of those dispatched)",
+            None,
+            &small_unit,
+        ),
     ];
     let mut list_rows = Vec::new();
     for (what, scope, f) in lists {

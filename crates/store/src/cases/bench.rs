@@ -158,8 +158,8 @@ pub struct BulkCase {
 }
 
 impl Store {
-    /// Write synthetic cases (with their report event) in one transaction of multi-row
-    /// inserts; counters are the caller's (see [`Store::bulk_counters`]).
+    /// Write synthetic cases (with their lead unit's dispatch record) in one transaction of
+    /// multi-row inserts; counters are the caller's (see [`Store::bulk_counters`]).
     pub async fn bulk_cases(&self, rows: &[BulkCase]) -> Result<(), StoreError> {
         with_pool!(self, p, DB => {
             let mut tx = p.begin().await?;
@@ -174,6 +174,16 @@ impl Store {
                         .push_bind(c.created_at_ms).push_bind(c.created_at_ms).push_bind(c.closed_at_ms);
                 });
                 qb.build().execute(&mut *tx).await?;
+                // The lead unit as a dispatch records it, for the lists of a unit's cases.
+                let led: Vec<(&BulkCase, &str)> = chunk.iter().filter_map(|c| c.lead_unit.as_deref().map(|u| (c, u))).collect();
+                if !led.is_empty() {
+                    let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO case_units (case_id, round, unit_code, role, assigned_at_ms, check_in_due_ms, checked_in_at_ms) ");
+                    qb.push_values(&led, |mut b, (c, u)| {
+                        b.push_bind(c.id).push_bind(0i64).push_bind(*u).push_bind("lead").push_bind(c.created_at_ms)
+                            .push_bind(c.created_at_ms + 3_600_000).push_bind(Some(c.created_at_ms + 600_000));
+                    });
+                    qb.build().execute(&mut *tx).await?;
+                }
             }
             tx.commit().await?;
             Ok(())

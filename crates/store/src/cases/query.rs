@@ -206,29 +206,64 @@ pub(crate) fn walks_deadlines(scopes: Option<&[RegionCode]>, f: &CaseFilter) -> 
         && f.reporter.is_none()
 }
 
+/// Whether a list in deadline order is first tried on windows of the deadline order on
+/// SQLite (see [`Store::cases`]): a unit's cases, which no index holds in that order. A department may
+/// have been sent hundreds of thousands of cases, and sorting them all for each page took
+/// half a second at a million cases.
+pub(crate) fn tries_windows(f: &CaseFilter) -> bool {
+    f.unit.is_some() && !f.newest_first
+}
+
+/// Sizes of the windows tried, in cases of the deadline order from the cursor on: a unit
+/// with a fifth of the cases or more fills its page within the first, one with a few percent
+/// within the second. A unit with fewer cases than the last window has its cases sorted
+/// without trying any (a window costs about as much as sorting as many cases).
+pub(crate) const LIST_WINDOWS: [i64; 2] = [256, 4_096];
+
 /// The query of [`Store::cases`] for backend `$db`, after `$select` (its columns, or a request
-/// for the plan of the same query).
+/// for the plan of the same query). With `$window` `Some(n)`, only the first `n` cases of the
+/// deadline order after the cursor are considered.
 macro_rules! case_list_query {
-    ($db:ty, $select:expr, $scopes:expr, $f:expr, $due:expr, $id:expr, $limit:expr) => {{
-        let (scopes, f, due, id, limit): (
+    ($db:ty, $select:expr, $scopes:expr, $f:expr, $due:expr, $id:expr, $limit:expr, $window:expr) => {{
+        let (scopes, f, due, id, limit, window): (
             Option<&[shezhi_domain::territory::RegionCode]>,
             &$crate::cases::CaseFilter,
             i64,
             i64,
             i64,
-        ) = ($scopes, $f, $due, $id, $limit);
+            Option<i64>,
+        ) = ($scopes, $f, $due, $id, $limit, $window);
+        let sqlite = std::any::TypeId::of::<$db>() == std::any::TypeId::of::<sqlx::Sqlite>();
+        let no_due = $crate::cases::query::NO_DUE;
         // On SQLite, a list of a large territory in deadline order walks `cases_due` (its
         // planner, without statistics, would read every case of the territory and sort them);
         // PostgreSQL's planner weighs the two ways itself.
-        let hint = if std::any::TypeId::of::<$db>() == std::any::TypeId::of::<sqlx::Sqlite>()
-            && $crate::cases::query::walks_deadlines(scopes, f)
-        {
+        let hint = if sqlite && $crate::cases::query::walks_deadlines(scopes, f) {
             " INDEXED BY cases_due"
         } else {
             ""
         };
-        let mut qb =
-            sqlx::QueryBuilder::<$db>::new(format!("{} FROM cases c{hint} WHERE 1 = 1", $select));
+        let mut qb = sqlx::QueryBuilder::<$db>::new(format!("{} FROM ", $select));
+        match window {
+            // The window: ids in deadline order from the cursor on, read from `cases_due`.
+            Some(n) => {
+                let walk = if sqlite { " INDEXED BY cases_due" } else { "" };
+                qb.push(format!("(SELECT id AS wid FROM cases{walk} WHERE (COALESCE(due_at_ms, {no_due}), id) > ("))
+                    .push_bind(due)
+                    .push(", ")
+                    .push_bind(id)
+                    .push(format!(") ORDER BY COALESCE(due_at_ms, {no_due}), id LIMIT "))
+                    .push_bind(n)
+                    // The window drives the join: on SQLite, CROSS JOIN fixes that order (its
+                    // planner would otherwise walk every case in deadline order and look each
+                    // up in the window).
+                    .push(if sqlite { ") w CROSS JOIN cases c" } else { ") w JOIN cases c ON TRUE" })
+                    .push(" WHERE c.id = w.wid");
+            }
+            None => {
+                qb.push(format!("cases c{hint} WHERE 1 = 1"));
+            }
+        }
         if let Some(scopes) = scopes {
             qb.push(" AND (");
             for (i, s) in scopes.iter().enumerate() {
@@ -265,9 +300,17 @@ macro_rules! case_list_query {
             qb.push(" AND c.lead_unit = ").push_bind(v.clone());
         }
         if let Some(v) = &f.unit {
-            qb.push(" AND c.id IN (SELECT case_id FROM case_units WHERE unit_code = ")
-                .push_bind(v.clone())
-                .push(")");
+            if window.is_some() {
+                // Each case of the window looked up among its units by the window's id, before
+                // its row is read.
+                qb.push(" AND EXISTS (SELECT 1 FROM case_units u WHERE u.case_id = w.wid AND u.unit_code = ")
+                    .push_bind(v.clone())
+                    .push(")");
+            } else {
+                qb.push(" AND c.id IN (SELECT case_id FROM case_units WHERE unit_code = ")
+                    .push_bind(v.clone())
+                    .push(")");
+            }
         }
         if let Some(v) = &f.reporter {
             qb.push(" AND c.reporter = ").push_bind(v.clone());
@@ -309,7 +352,6 @@ macro_rules! case_list_query {
             qb.push(" ORDER BY c.created_at_ms DESC, c.id DESC LIMIT ")
                 .push_bind(limit);
         } else {
-            let no_due = $crate::cases::query::NO_DUE;
             qb.push(format!(" AND (COALESCE(c.due_at_ms, {no_due}), c.id) > ("))
                 .push_bind(due)
                 .push(", ")
@@ -405,17 +447,68 @@ impl Store {
         cursor: Option<&str>,
         limit: i64,
     ) -> Result<CaseList, StoreError> {
+        // PostgreSQL's planner, which has statistics, weighs walking the deadline order
+        // against sorting the unit's cases itself.
+        let windows: &[i64] = match &f.unit {
+            Some(unit) if tries_windows(f) && self.backend() == crate::Backend::Sqlite => {
+                let cap = LIST_WINDOWS[LIST_WINDOWS.len() - 1];
+                if self.unit_cases_up_to(unit, cap).await? < cap {
+                    &[]
+                } else {
+                    &LIST_WINDOWS
+                }
+            }
+            _ => &[],
+        };
+        Ok(self
+            .cases_in_windows(scopes, f, cursor, limit, windows)
+            .await?
+            .0)
+    }
+
+    /// How many cases were ever sent to `unit`, counted up to `cap` (from the unit's index
+    /// alone).
+    async fn unit_cases_up_to(&self, unit: &str, cap: i64) -> Result<i64, StoreError> {
+        Ok(with_pool!(self, p => {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM (SELECT 1 FROM case_units WHERE unit_code = $1 LIMIT $2) x")
+                .bind(unit).bind(cap).fetch_one(p).await?
+        }))
+    }
+
+    /// [`Store::cases`], trying `windows` first: the page read from the first `n` cases of
+    /// the deadline order after the cursor is the page itself when it is full (every case
+    /// past the window comes after all of them), and otherwise the next window is tried, then
+    /// the whole list. Also returns the window that served the page (None: the whole list).
+    pub(crate) async fn cases_in_windows(
+        &self,
+        scopes: Option<&[RegionCode]>,
+        f: &CaseFilter,
+        cursor: Option<&str>,
+        limit: i64,
+        windows: &[i64],
+    ) -> Result<(CaseList, Option<i64>), StoreError> {
         let (due, id) = cursor_keys(cursor, f.newest_first);
         if scopes.is_some_and(|s| s.is_empty()) {
-            return Ok(CaseList {
-                items: Vec::new(),
-                next_cursor: None,
-            });
+            return Ok((
+                CaseList {
+                    items: Vec::new(),
+                    next_cursor: None,
+                },
+                None,
+            ));
         }
-        let items: Vec<CaseSummary> = with_pool!(self, p, DB => {
-            let mut qb = case_list_query!(DB, format!("SELECT {SUMMARY_COLUMNS}"), scopes, f, due, id, limit);
-            qb.build().fetch_all(p).await?.iter().map(summary).collect::<Result<Vec<_>, sqlx::Error>>()?
-        });
+        let mut served = None;
+        let mut items: Vec<CaseSummary> = Vec::new();
+        for window in windows.iter().map(|w| Some(*w)).chain([None]) {
+            items = with_pool!(self, p, DB => {
+                let mut qb = case_list_query!(DB, format!("SELECT {SUMMARY_COLUMNS}"), scopes, f, due, id, limit, window);
+                qb.build().fetch_all(p).await?.iter().map(summary).collect::<Result<Vec<_>, sqlx::Error>>()?
+            });
+            if window.is_none() || items.len() as i64 == limit {
+                served = window;
+                break;
+            }
+        }
         let next_cursor = (items.len() as i64 == limit)
             .then(|| {
                 items.last().map(|c| {
@@ -428,7 +521,7 @@ impl Store {
                 })
             })
             .flatten();
-        Ok(CaseList { items, next_cursor })
+        Ok((CaseList { items, next_cursor }, served))
     }
 
     /// The newest cases raised in `[from, to]` (epoch ms), optionally of one category and
