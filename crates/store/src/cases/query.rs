@@ -207,9 +207,9 @@ pub(crate) fn walks_deadlines(scopes: Option<&[RegionCode]>, f: &CaseFilter) -> 
 }
 
 /// Whether a list in deadline order is first tried on windows of the deadline order on
-/// SQLite (see [`Store::cases`]): a unit's cases, which no index holds in that order. A department may
-/// have been sent hundreds of thousands of cases, and sorting them all for each page took
-/// half a second at a million cases.
+/// SQLite (see [`Store::cases`]): a unit's cases, which no index holds in that order. A
+/// department may have been sent hundreds of thousands of cases, and sorting them all for
+/// each page took half a second at a million cases.
 pub(crate) fn tries_windows(f: &CaseFilter) -> bool {
     f.unit.is_some() && !f.newest_first
 }
