@@ -30,7 +30,7 @@
       },
       sources: { official: '官方', generated: '系统生成', imported: '导入' },
       registered: '登记住户', registeredNone: '本区域暂无登记住户', head: '户主 {name}', members: '{n} 人',
-      more: '加载更多', moreLoading: '加载中…', shown: '已显示 {n} 户',
+      more: '加载更多', shown: '已显示 {n} 户',
     },
     en: {
       title: 'shezhi · Chengdu', tree: 'Territory', breadcrumb: 'Breadcrumb', mapLabel: 'Region map',
@@ -55,8 +55,7 @@
       },
       sources: { official: 'Official', generated: 'Generated', imported: 'Imported' },
       registered: 'Registered households', registeredNone: 'No households registered in this region',
-      head: 'Head: {name}', members: '{n} living there', more: 'Load more', moreLoading: 'Loading…',
-      shown: '{n} shown',
+      head: 'Head: {name}', members: '{n} living there', more: 'Load more', shown: '{n} shown',
     },
   };
 
@@ -236,7 +235,7 @@
     const kids = [el('h2', { class: 'panel-title' }, t('registered')), list];
     if (items.length) kids.push(el('p', { class: 'muted', id: 'households-shown' }, t('shown', { n: num(items.length) })));
     if (h.next) {
-      const more = button(h.loading ? t('moreLoading') : t('more'), 'btn btn-small', () => loadHouseholds(h.code, h.next));
+      const more = button(h.loading ? t('loading') : t('more'), 'btn btn-small', () => loadHouseholds(h.code, h.next));
       more.id = 'households-more';
       if (h.loading) more.disabled = true;
       kids.push(more);

@@ -241,31 +241,20 @@ impl Store {
         scopes: Option<&[shezhi_domain::territory::RegionCode]>,
         f: &crate::cases::CaseFilter,
     ) -> Result<Vec<String>, crate::StoreError> {
-        self.debug_case_list_plan_in_window(scopes, f, None).await
-    }
-
-    /// The plan of a case list's first page read from a window of the deadline order (see
-    /// `cases_in_windows`), or of the whole list with `window` None.
-    pub async fn debug_case_list_plan_in_window(
-        &self,
-        scopes: Option<&[shezhi_domain::territory::RegionCode]>,
-        f: &crate::cases::CaseFilter,
-        window: Option<i64>,
-    ) -> Result<Vec<String>, crate::StoreError> {
         use crate::cases::query::{SUMMARY_COLUMNS, case_list_query};
         let (due, id) = crate::cases::query::cursor_keys(None, f.newest_first);
         let lines = match &self.pool {
             crate::backend::Pool::Postgres(p) => {
                 let mut tx = without_seqscan(p).await?;
                 let head = format!("EXPLAIN SELECT {SUMMARY_COLUMNS}");
-                let mut qb = case_list_query!(sqlx::Postgres, head, scopes, f, due, id, 50, window);
+                let mut qb = case_list_query!(sqlx::Postgres, head, scopes, f, due, id, 50, None);
                 qb.build_query_scalar::<String>()
                     .fetch_all(&mut *tx)
                     .await?
             }
             crate::backend::Pool::Sqlite(p) => {
                 let head = format!("EXPLAIN QUERY PLAN SELECT {SUMMARY_COLUMNS}");
-                let mut qb = case_list_query!(sqlx::Sqlite, head, scopes, f, due, id, 50, window);
+                let mut qb = case_list_query!(sqlx::Sqlite, head, scopes, f, due, id, 50, None);
                 plan_details(&qb.build().fetch_all(p).await?)?
             }
         };

@@ -206,7 +206,6 @@ pub async fn run(
                 id: i as i64 + 1,
                 number: format!("SQ{:013}", i + 1),
                 category: r.category,
-                level_code: r.cell.as_str().to_string(),
                 cell: r.cell.as_str().to_string(),
                 reporter: principal,
                 key,

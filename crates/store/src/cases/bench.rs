@@ -69,8 +69,8 @@ pub struct BareReport {
     pub id: i64,
     pub number: String,
     pub category: String,
+    /// The grid, which is also the level region (a report starts at its grid).
     pub cell: String,
-    pub level_code: String,
     pub reporter: String,
     pub key: String,
     pub title: String,
@@ -102,7 +102,7 @@ impl Store {
                         .push_bind("normal").push_bind(r.title.as_str()).push_bind(r.description.as_str()).push_bind(r.cell.as_str())
                         .push_bind(None::<f64>).push_bind(None::<f64>).push_bind(r.address.as_str())
                         .push_bind(r.reporter.as_str()).push_bind(None::<Vec<u8>>).push_bind(None::<String>).push_bind("reported")
-                        .push_bind("grid").push_bind(r.level_code.as_str()).push_bind(None::<String>).push_bind(1i64).push_bind(r.due_at_ms)
+                        .push_bind("grid").push_bind(r.cell.as_str()).push_bind(None::<String>).push_bind(1i64).push_bind(r.due_at_ms)
                         .push_bind(1i64).push_bind(r.at_ms).push_bind(r.at_ms);
                 });
                 qb.build().execute(&mut *tx).await?;

@@ -206,14 +206,6 @@ pub(crate) fn walks_deadlines(scopes: Option<&[RegionCode]>, f: &CaseFilter) -> 
         && f.reporter.is_none()
 }
 
-/// Whether a list in deadline order is first tried on windows of the deadline order on
-/// SQLite (see [`Store::cases`]): a unit's cases, which no index holds in that order. A
-/// department may have been sent hundreds of thousands of cases, and sorting them all for
-/// each page took half a second at a million cases.
-pub(crate) fn tries_windows(f: &CaseFilter) -> bool {
-    f.unit.is_some() && !f.newest_first
-}
-
 /// Sizes of the windows tried, in cases of the deadline order from the cursor on: a unit
 /// with a fifth of the cases or more fills its page within the first, one with a few percent
 /// within the second. A unit with fewer cases than the last window has its cases sorted
@@ -238,8 +230,9 @@ macro_rules! case_list_query {
         // On SQLite, a list of a large territory in deadline order walks `cases_due` (its
         // planner, without statistics, would read every case of the territory and sort them);
         // PostgreSQL's planner weighs the two ways itself.
-        let hint = if sqlite && $crate::cases::query::walks_deadlines(scopes, f) {
-            " INDEXED BY cases_due"
+        let due_index = if sqlite { " INDEXED BY cases_due" } else { "" };
+        let hint = if $crate::cases::query::walks_deadlines(scopes, f) {
+            due_index
         } else {
             ""
         };
@@ -247,8 +240,7 @@ macro_rules! case_list_query {
         match window {
             // The window: ids in deadline order from the cursor on, read from `cases_due`.
             Some(n) => {
-                let walk = if sqlite { " INDEXED BY cases_due" } else { "" };
-                qb.push(format!("(SELECT id AS wid FROM cases{walk} WHERE (COALESCE(due_at_ms, {no_due}), id) > ("))
+                qb.push(format!("(SELECT id AS wid FROM cases{due_index} WHERE (COALESCE(due_at_ms, {no_due}), id) > ("))
                     .push_bind(due)
                     .push(", ")
                     .push_bind(id)
@@ -447,10 +439,13 @@ impl Store {
         cursor: Option<&str>,
         limit: i64,
     ) -> Result<CaseList, StoreError> {
-        // PostgreSQL's planner, which has statistics, weighs walking the deadline order
-        // against sorting the unit's cases itself.
+        // A unit's cases in deadline order: no index holds them in that order, and a
+        // department may have been sent hundreds of thousands (sorting them all for each page
+        // took half a second at a million cases), so SQLite first tries windows of the
+        // deadline order. PostgreSQL's planner, which has statistics, weighs walking the
+        // deadline order against sorting the unit's cases itself.
         let windows: &[i64] = match &f.unit {
-            Some(unit) if tries_windows(f) && self.backend() == crate::Backend::Sqlite => {
+            Some(unit) if !f.newest_first && self.backend() == crate::Backend::Sqlite => {
                 let cap = LIST_WINDOWS[LIST_WINDOWS.len() - 1];
                 if self.unit_cases_up_to(unit, cap).await? < cap {
                     &[]
