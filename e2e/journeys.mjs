@@ -166,6 +166,14 @@ export async function run(ctx) {
   await journey('community-accepts-and-sends-up', async () => {
     const page = await (await newDesktop(browser)).newPage();
     await signIn(page, base, 'shequ');
+    // Words of the appeal, in another order, find it among all the community's cases: the
+    // search cuts Chinese into words rather than matching the string as typed.
+    await page.goto(`${base}/desk`);
+    await page.click('#box-all');
+    await page.fill('#q', '老人出门 三盏路灯');
+    await page.click('#q ~ button[type=submit]');
+    await page.locator(`#cases .case-item[data-number="${number}"]`).waitFor({ timeout: WAIT });
+    await shot(page, 'community', 'search-words');
     await openFromBox(page, 'community', 'to_accept');
     await step(page, 'community', 'accept', (p) => p.fill('#step-note', '已核实，路灯确实损坏'));
     await stageIs(page, 'accepted');
@@ -320,6 +328,13 @@ export async function run(ctx) {
     const xlsx = await command.request.get(`${base}${await command.locator('#coverage-xlsx').getAttribute('href')}`);
     const workbook = await xlsx.body();
     if (xlsx.status() !== 200 || workbook.subarray(0, 2).toString() !== 'PK') throw new Error(`the Excel export: HTTP ${xlsx.status()}`);
+    // The district's evaluation report of the month, linked from the unit ranking: a
+    // workbook (stored uncompressed) naming the district and its handling department.
+    const report = await command.request.get(`${base}${await command.locator('#report-xlsx').getAttribute('href')}`);
+    const sheet = await report.body();
+    if (report.status() !== 200 || sheet.subarray(0, 2).toString() !== 'PK' || !sheet.includes(Buffer.from('按期结案率')) || !sheet.includes(Buffer.from('锦江区'))) {
+      throw new Error(`the evaluation report: HTTP ${report.status()}`);
+    }
     await shot(command, 'command-centre', 'campaign-coverage');
   });
 

@@ -13,6 +13,7 @@ pub mod geocode;
 pub mod geometry;
 pub mod labels;
 pub mod people;
+pub mod search;
 pub mod synth;
 pub mod territory;
 

@@ -134,6 +134,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep("get", "/api/v1/units", SignedIn),
     ep("get", "/api/v1/overview", Act(Action::ViewIndicators)),
     ep("get", "/api/v1/indicators", Act(Action::ViewIndicators)),
+    ep(
+        "get",
+        "/api/v1/indicators/report.xlsx",
+        Act(Action::ViewIndicators),
+    ),
     ep("get", "/api/v1/board", Act(Action::ViewIndicators)),
     ep("post", "/api/v1/directives", Act(Action::IssueDirective)),
     ep("get", "/api/v1/directives", SignedIn),

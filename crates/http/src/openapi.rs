@@ -22,7 +22,7 @@ use utoipa::OpenApi;
         session::sign_in, session::sign_out, session::me,
         cases::report, cases::list, cases::detail, cases::photo, cases::track, case_steps::take,
         catalogue::categories, catalogue::put_category, catalogue::units,
-        command::overview, command::indicators, command::board, command::notifications,
+        command::overview, command::indicators, command::report_xlsx, command::board, command::notifications,
         campaigns::issue, campaigns::list, campaigns::show, campaigns::sign, campaigns::report, campaigns::amend, campaigns::withdraw,
         campaigns::create, campaigns::campaigns, campaigns::next_round, campaigns::tasks, campaigns::visits, campaigns::coverage, campaigns::coverage_csv, campaigns::coverage_xlsx, campaigns::directive_attachment, campaigns::recipients,
     ),

@@ -17,7 +17,7 @@ use shezhi_store::{Store, on_both_backends};
 use std::sync::Arc;
 
 mod common;
-use common::{assert_error, send, state, token_for, with_token};
+use common::{assert_error, read_xlsx, send, send_raw, state, token_for, with_token};
 
 /// 2026-11-23 (Monday) 10:00 China time.
 const NOW: i64 = 1_795_363_200_000 + 10 * 3_600_000;
@@ -424,6 +424,117 @@ async fn the_loop_from_report_to_not_fixed(store: Store) {
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (_, mine) = send(&w.resident, "GET", "/api/v1/cases?box=mine", None).await;
     assert_eq!(mine["items"].as_array().map(Vec::len), Some(1), "{mine}");
+    the_evaluation_report_has_the_indicators_of_each_row(&w).await;
+}
+
+/// The district's evaluation report as a workbook: the district, its streets and its units
+/// with work, each row with the same figures as the indicators of its scope; refused to a
+/// community's staff, and a reversed period is refused.
+async fn the_evaluation_report_has_the_indicators_of_each_row(w: &World) {
+    let period = "from=2026-11-01&to=2026-11-30";
+    let (status, headers, bytes) = send_raw(
+        &w.zhihui,
+        "GET",
+        &format!("/api/v1/indicators/report.xlsx?region=510104000000&{period}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers.get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    );
+    let rows = read_xlsx(&bytes);
+    assert_eq!(rows[0][0], "类别 kind");
+    assert_eq!(rows[1][1], "510104000000");
+    let (_, streets) = send(
+        &w.zhihui,
+        "GET",
+        "/api/v1/regions/510104000000/children",
+        None,
+    )
+    .await;
+    let streets = streets["items"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or_default();
+    assert!(streets > 1);
+    let units: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "单位 unit").collect();
+    assert_eq!(rows.len(), 1 + 1 + streets + units.len(), "{rows:?}");
+    // The lead department had work this month.
+    assert!(units.iter().any(|r| r[1] == "510104-CG"), "{units:?}");
+    // A unit's figures as the board ranks the district's units (this month is the period:
+    // nothing happens after the test's today); a region's as its indicators.
+    let (status, board) = send(&w.zhihui, "GET", "/api/v1/board?region=510104000000", None).await;
+    assert_eq!(status, StatusCode::OK, "{board}");
+    for row in &rows[1..] {
+        let ind = if row[0] == "单位 unit" {
+            let unit = board["units"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|u| u["code"] == row[1].as_str());
+            unit.unwrap_or_else(|| panic!("{row:?} not on the board {board}"))["indicators"].clone()
+        } else {
+            let (status, ind) = send(
+                &w.zhihui,
+                "GET",
+                &format!("/api/v1/indicators?scope={}&{period}", row[1]),
+                None,
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{ind}");
+            ind
+        };
+        let n = |k: &str| ind["counts"][k].as_i64().unwrap_or(0).to_string();
+        assert_eq!(
+            &row[3..8],
+            &[
+                n("intake"),
+                n("closed"),
+                n("closed_on_time"),
+                n("open"),
+                n("overdue_open")
+            ],
+            "{row:?} {ind}"
+        );
+        // Empty cells at the end of a row are not written.
+        let cells: Vec<String> = (8..12)
+            .map(|i| row.get(i).cloned().unwrap_or_default())
+            .collect();
+        for (cell, key) in cells.iter().zip([
+            "on_time_rate",
+            "close_rate",
+            "dispatch_accuracy",
+            "rework_rate",
+        ]) {
+            match ind[key].as_f64() {
+                Some(r) => assert!(
+                    (cell.parse::<f64>().unwrap_or(-1.0) - r).abs() < 1e-9,
+                    "{key}: {row:?} {ind}"
+                ),
+                None => assert_eq!(cell, "", "{key}: {row:?}"),
+            }
+        }
+    }
+    assert!(rows[1][3].parse::<i64>().unwrap_or(0) >= 3, "{rows:?}");
+    let (status, _, _) = send_raw(
+        &w.shequ,
+        "GET",
+        "/api/v1/indicators/report.xlsx?region=510104000000",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = send(
+        &w.zhihui,
+        "GET",
+        "/api/v1/indicators/report.xlsx?from=2026-11-30&to=2026-11-01",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_error(&body, "invalid_period");
 }
 
 async fn bad_input_gets_clear_errors(store: Store) {
@@ -548,7 +659,74 @@ async fn bad_input_gets_clear_errors(store: Store) {
     assert_eq!(cats["suggested"][0], "safety.ebike");
 }
 
+/// Staff find cases by words of their text, in any order, within their own territory only;
+/// a report is found at once and again once the search indexer has taken it in.
+async fn staff_find_cases_by_their_words(store: Store) {
+    let w = world(&store).await;
+    let mut numbers = Vec::new();
+    for description in [
+        "楼道里堆放了很多杂物，存在消防安全隐患",
+        "小区门口三盏路灯不亮，老人出门不安全",
+    ] {
+        let mut body = report_body();
+        body["category"] = json!("property.service");
+        body["description"] = json!(description);
+        let (status, made) = send(&w.resident, "POST", "/api/v1/cases", Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        numbers.push(made["number"].as_str().unwrap_or_default().to_string());
+    }
+    let found = |app: axum::Router, q: &str| {
+        let q = q.to_string();
+        async move {
+            let (status, list) =
+                send(&app, "GET", &format!("/api/v1/cases?box=all&q={q}"), None).await;
+            assert_eq!(status, StatusCode::OK, "{q}: {list}");
+            list["items"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|c| c["number"].as_str().map(str::to_string))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        }
+    };
+    for round in ["before indexing", "after indexing"] {
+        assert_eq!(
+            found(w.shequ.clone(), "堆放杂物").await,
+            [numbers[0].clone()],
+            "{round}"
+        );
+        assert_eq!(
+            found(w.shequ.clone(), "老人%20路灯").await,
+            [numbers[1].clone()],
+            "{round}"
+        );
+        assert_eq!(
+            found(w.jiedao.clone(), "消防安全").await,
+            [numbers[0].clone()],
+            "{round}"
+        );
+        assert!(
+            found(w.shequ.clone(), "路灯%20杂物").await.is_empty(),
+            "{round}"
+        );
+        // Another community's staff find nothing of this one's.
+        assert!(
+            found(w.other_shequ.clone(), "堆放杂物").await.is_empty(),
+            "{round}"
+        );
+        store
+            .index_all_case_text()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let by_number = found(w.shequ.clone(), &numbers[1].to_lowercase()).await;
+    assert_eq!(by_number, [numbers[1].clone()]);
+}
+
 on_both_backends!(
+    staff_find_cases_by_their_words,
     the_loop_from_report_to_not_fixed,
     bad_input_gets_clear_errors
 );

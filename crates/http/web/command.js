@@ -17,7 +17,7 @@ addStrings({
     stage: '阶段', clock: '时限', noCategories: '该层级不单独统计类别', noUnits: '本月暂无部门办件',
     low: '少', high: '多', perTenK: '{n} 件/万人', campaign: '入户排查进度', noCampaign: '暂无覆盖本区域的排查任务',
     roundN: '第 {n} 轮', export: '导出 Excel', exportCsv: 'CSV', region: '区域', households: '应访户数', visited: '已完成', coverageRate: '完成率',
-    revisit: '待回访', findings: '发现问题',
+    revisit: '待回访', findings: '发现问题', report: '导出本月综合评价报表（Excel）',
   },
   en: {
     todayIntake: 'Intake today', open: 'Open', overdueOpen: 'Open and overdue', todayClosed: 'Closed today',
@@ -30,6 +30,7 @@ addStrings({
     noUnits: 'No unit work this month', low: 'fewer', high: 'more', perTenK: '{n} per 10,000', campaign: 'Household campaign',
     noCampaign: 'No campaign covers this region', roundN: 'round {n}', export: 'Export to Excel', exportCsv: 'CSV', region: 'Region',
     households: 'Households', visited: 'Done', coverageRate: 'Coverage', revisit: 'Revisits', findings: 'Findings',
+    report: 'Evaluation report, this month (Excel)',
   },
 });
 
@@ -165,8 +166,11 @@ function drawCategories() {
 
 function drawUnits() {
   const units = state.board?.units || [];
-  if (!units.length) return mount($('units'), el('p', { class: 'muted small' }, t('noUnits')));
-  mount($('units'), el('table', { class: 'list' },
+  // The month's evaluation of the region, its children and its units, as a workbook.
+  const report = el('p', { class: 'small' },
+    el('a', { id: 'report-xlsx', href: `/api/v1/indicators/report.xlsx?region=${state.code}`, download: '' }, t('report')));
+  if (!units.length) return mount($('units'), el('p', { class: 'muted small' }, t('noUnits')), report);
+  mount($('units'), report, el('table', { class: 'list' },
     el('thead', {}, el('tr', {}, el('th', {}, '#'), el('th', {}, t('unit')), el('th', {}, t('onTime')), el('th', {}, t('dispatchedN')),
       el('th', {}, t('closedN')), el('th', {}, t('returnedN')))),
     el('tbody', {}, units.map((u, i) => el('tr', { 'data-unit': u.code },

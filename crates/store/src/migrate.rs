@@ -31,6 +31,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!("0007_hot_rows"),
     migration!("0008_counter_log"),
     migration!("0009_list_indexes"),
+    migration!("0010_case_search"),
 ];
 
 impl Store {

@@ -243,18 +243,23 @@ impl Store {
     ) -> Result<Vec<String>, crate::StoreError> {
         use crate::cases::query::{SUMMARY_COLUMNS, case_list_query};
         let (due, id) = crate::cases::query::cursor_keys(None, f.newest_first);
+        // The plan of the list's first condition on its words (the index, when it has one).
+        let text = self.text_conditions(scopes, f).await?;
+        let text = text.as_ref().and_then(|c| c.first());
         let lines = match &self.pool {
             crate::backend::Pool::Postgres(p) => {
                 let mut tx = without_seqscan(p).await?;
                 let head = format!("EXPLAIN SELECT {SUMMARY_COLUMNS}");
-                let mut qb = case_list_query!(sqlx::Postgres, head, scopes, f, due, id, 50, None);
+                let mut qb =
+                    case_list_query!(sqlx::Postgres, head, scopes, f, due, id, 50, None, text);
                 qb.build_query_scalar::<String>()
                     .fetch_all(&mut *tx)
                     .await?
             }
             crate::backend::Pool::Sqlite(p) => {
                 let head = format!("EXPLAIN QUERY PLAN SELECT {SUMMARY_COLUMNS}");
-                let mut qb = case_list_query!(sqlx::Sqlite, head, scopes, f, due, id, 50, None);
+                let mut qb =
+                    case_list_query!(sqlx::Sqlite, head, scopes, f, due, id, 50, None, text);
                 plan_details(&qb.build().fetch_all(p).await?)?
             }
         };

@@ -1515,7 +1515,202 @@ async fn a_units_list_pages_in_deadline_order_through_windows(store: Store) {
     }
 }
 
+async fn unindexed(store: &Store) -> i64 {
+    store
+        .unindexed_cases()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Cases found by their words: the list's text condition reads the search index for indexed
+/// cases and matches the rest in memory, and both agree with the words' meaning (every word
+/// of the query in the title, description or address, in any order).
+async fn cases_are_found_by_their_words_before_and_after_indexing(store: Store) {
+    use shezhi_domain::search::TextQuery;
+    let cal = setup(&store).await;
+    let t0 = monday_9();
+    let texts = [
+        (
+            "楼道堆放杂物",
+            "楼道里堆放了很多杂物，存在消防安全隐患",
+            "玉林北路3号楼",
+        ),
+        ("路灯不亮", "小区门口路灯不亮已经一周", "玉林北路13号"),
+        ("", "垃圾分类桶满溢，臭味很大", "锦江区某街道 1 号"),
+        ("噪音扰民", "夜间施工噪音扰民，影响休息", "春熙路5号"),
+        ("WiFi信号差", "社区活动室ＷｉＦｉ信号差", "红星路二段"),
+        (
+            "占道经营",
+            "楼下有人占道摆摊，堵住了消防通道",
+            "锦江区某街道 1 号",
+        ),
+        ("井盖缺失", "人行道井盖缺失，有安全隐患", "东大街"),
+    ];
+    let mut ids = Vec::new();
+    for (i, (title, description, address)) in texts.iter().enumerate() {
+        let mut r = report("order.vendor", [104.07 + 0.003 * i as f64, 30.65], None);
+        r.title = title.to_string();
+        r.description = description.to_string();
+        r.address = address.to_string();
+        ids.push(intake_one(&store, &cal, r, t0 + i as i64 * 60_000).await);
+    }
+    let number = store
+        .case_detail(ids[3])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("case"))
+        .case
+        .number;
+    let queries: Vec<(String, Vec<usize>)> = [
+        ("堆放杂物", vec![0]),
+        ("楼道的杂物", vec![0]),
+        ("消防", vec![0, 5]),
+        ("安全隐患", vec![0, 6]),
+        ("路灯", vec![1]),
+        ("灯", vec![1]),
+        ("3号楼", vec![0]),
+        ("玉林", vec![0, 1]),
+        ("wifi", vec![4]),
+        ("WIFI信号", vec![4]),
+        ("施工 噪音", vec![3]),
+        ("占道 消防通道", vec![5]),
+        ("垃圾", vec![2]),
+        ("某街道", vec![2, 5]),
+        ("不存在的词", vec![]),
+        ("杂物堆放 井盖", vec![]),
+    ]
+    .into_iter()
+    .map(|(q, want)| (q.to_string(), want))
+    .chain([(number.to_lowercase(), vec![3])])
+    .collect();
+    let district = [code("510104000000")];
+    let found = |q: String| {
+        let store = &store;
+        let district = &district;
+        async move {
+            let f = CaseFilter {
+                text: Some(q),
+                ..CaseFilter::default()
+            };
+            let mut got: Vec<i64> = store
+                .cases(Some(district), &f, None, 100)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .items
+                .iter()
+                .map(|c| c.id)
+                .collect();
+            got.sort_unstable();
+            got
+        }
+    };
+    let check = |when: &'static str| {
+        let queries = &queries;
+        let ids = &ids;
+        let found = &found;
+        async move {
+            for (q, want) in queries {
+                let want: Vec<i64> = want.iter().map(|i| ids[*i]).collect();
+                assert_eq!(found(q.clone()).await, want, "{q} ({when})");
+                // The same answer as the query's meaning, case by case.
+                let parsed = TextQuery::parse(q).unwrap_or_else(|| panic!("{q}"));
+                let meant: Vec<i64> = texts
+                    .iter()
+                    .zip(ids.iter())
+                    .filter(|((t, d, a), _)| parsed.matches(&[t, d, a]))
+                    .map(|(_, id)| *id)
+                    .collect();
+                if parsed.numbers.is_empty() {
+                    assert_eq!(meant, want, "{q} in memory");
+                }
+            }
+        }
+    };
+    assert_eq!(unindexed(&store).await, 7);
+    check("none indexed").await;
+    // Two indexers at once: each case indexed once.
+    let (a, b) = tokio::join!(store.index_case_text(4), store.index_case_text(4));
+    let (a, b) = (
+        a.unwrap_or_else(|e| panic!("{e}")),
+        b.unwrap_or_else(|e| panic!("{e}")),
+    );
+    assert_eq!(a + b, 7, "{a} + {b}");
+    assert_eq!(unindexed(&store).await, 0);
+    check("all indexed").await;
+    // Page by page, the same cases in the same order as the whole list; on SQLite the first
+    // page of a district's list comes from a window of the deadline order.
+    for q in ["消防", "某街道", "路", "安全隐患"] {
+        let f = CaseFilter {
+            text: Some(q.into()),
+            ..CaseFilter::default()
+        };
+        let whole: Vec<i64> = store
+            .cases(Some(&district), &f, None, 100)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .items
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        assert!(whole.len() >= 2, "{q}: {whole:?}");
+        let mut paged = Vec::new();
+        let mut cursor = None;
+        loop {
+            let (page, window) = store
+                .debug_cases_in_windows(Some(&district), &f, cursor.as_deref(), 1, &[])
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            if cursor.is_none() {
+                let want = (store.backend() == Backend::Sqlite).then_some(256);
+                assert_eq!(window, want, "{q}");
+            }
+            paged.extend(page.items.iter().map(|c| c.id));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(paged, whole, "{q}");
+    }
+    // A report after the indexer's last run is found at once, and again once indexed.
+    let mut r = report("order.vendor", [104.09, 30.66], None);
+    r.description = "小区电梯困人，需要救援".into();
+    let late = intake_one(&store, &cal, r, t0 + HOUR).await;
+    assert_eq!(found("电梯困人".into()).await, vec![late]);
+    assert_eq!(
+        store
+            .index_all_case_text()
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        1
+    );
+    assert_eq!(found("电梯困人".into()).await, vec![late]);
+    assert_eq!(found("电梯 杂物".into()).await, Vec::<i64>::new());
+    // Outside the list's territory nothing is found.
+    let elsewhere = [code("510105000000")];
+    let f = CaseFilter {
+        text: Some("消防".into()),
+        ..CaseFilter::default()
+    };
+    let page = store
+        .cases(Some(&elsewhere), &f, None, 100)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(page.items.is_empty());
+    // A city-wide search reads the matching cases through the index, not every case.
+    let plan = store
+        .debug_case_list_plan(Some(&[code("510100000000")]), &f)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .join("\n");
+    assert!(plan.contains("case_search"), "{plan}");
+    if store.backend() == Backend::Sqlite {
+        assert!(plan.contains("USING INTEGER PRIMARY KEY"), "{plan}");
+    }
+}
+
 on_both_backends!(
+    cases_are_found_by_their_words_before_and_after_indexing,
     a_units_list_pages_in_deadline_order_through_windows,
     a_territorys_list_pages_in_deadline_order,
     a_reporters_own_cases_come_newest_first_through_their_index,

@@ -306,7 +306,8 @@ pub struct ListQuery {
     /// Only this stage.
     pub stage: Option<String>,
     pub category: Option<String>,
-    /// Words to find in the title, description or address.
+    /// Words to find in the title, description or address, in any order: Chinese text is cut
+    /// into words ("堆放杂物" finds "楼道里堆放了很多杂物"); a case number finds its case.
     pub q: Option<String>,
     pub limit: Option<String>,
     pub cursor: Option<String>,

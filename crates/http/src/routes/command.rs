@@ -1,11 +1,14 @@
 //! The command view's reads: live counters of a region and its children (for the map), the
-//! evaluation indicators of any scope over a period, and the caller's notices. All of them
+//! evaluation indicators of any scope over a period (and its report as a workbook), and the
+//! caller's notices. All of them
 //! read counters kept with each step, never the cases themselves.
 
 use crate::auth::Caller;
+use crate::xlsx::Cell;
 use crate::{ApiError, AppState};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use shezhi_domain::access::{Action, Reach};
@@ -18,6 +21,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/overview", get(overview))
         .route("/api/v1/indicators", get(indicators))
+        .route("/api/v1/indicators/report.xlsx", get(report_xlsx))
         .route("/api/v1/board", get(board))
         .route("/api/v1/notifications", get(notifications))
 }
@@ -114,6 +118,23 @@ pub struct IndicatorQuery {
     pub to: Option<String>,
 }
 
+/// The days asked for: from the first of this month to today unless given; at most ten
+/// years, not reversed.
+fn period(s: &AppState, from: Option<&str>, to: Option<&str>) -> Result<(Date, Date), ApiError> {
+    let today = Date::from_epoch_ms_cst(s.clock.now_ms());
+    let first = Date::new(today.year(), today.month(), 1).unwrap_or(today);
+    let (from, to) = (day(from, first)?, day(to, today)?);
+    if to < from || to.days_since_epoch() - from.days_since_epoch() > 3660 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_period",
+            "时间段无效（起止颠倒或超过十年）",
+            "the period is reversed or longer than ten years",
+        ));
+    }
+    Ok((from, to))
+}
+
 fn day(raw: Option<&str>, default: Date) -> Result<Date, ApiError> {
     match raw {
         None => Ok(default),
@@ -138,17 +159,7 @@ pub async fn indicators(
     Query(q): Query<IndicatorQuery>,
 ) -> Result<Json<Indicators>, ApiError> {
     caller.require_signed_in()?;
-    let today = Date::from_epoch_ms_cst(s.clock.now_ms());
-    let first = Date::new(today.year(), today.month(), 1).unwrap_or(today);
-    let (from, to) = (day(q.from.as_deref(), first)?, day(q.to.as_deref(), today)?);
-    if to < from || to.days_since_epoch() - from.days_since_epoch() > 3660 {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_period",
-            "时间段无效（起止颠倒或超过十年）",
-            "the period is reversed or longer than ten years",
-        ));
-    }
+    let (from, to) = period(&s, q.from.as_deref(), q.to.as_deref())?;
     let scope = q.scope.trim();
     if scope.contains(':') {
         // Slices across the whole city are for those who see the whole city.
@@ -159,6 +170,119 @@ pub async fn indicators(
         caller.require_in(Action::ViewIndicators, &code)?;
     }
     Ok(Json(s.store.indicators(scope, from, to).await?))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct ReportQuery {
+    /// The region (default: the caller's first scope).
+    pub region: Option<String>,
+    /// First day, `YYYY-MM-DD` (default: the first of this month).
+    pub from: Option<String>,
+    /// Last day, inclusive (default: today).
+    pub to: Option<String>,
+}
+
+const REPORT_HEADER: [&str; 16] = [
+    "类别 kind",
+    "代码 code",
+    "名称 name",
+    "受理 intake",
+    "结案 closed",
+    "按期结案 on time",
+    "在办 open",
+    "超期在办 overdue",
+    "按期结案率 on-time rate",
+    "结案率 close rate",
+    "准确派遣率 dispatch accuracy",
+    "返工率 rework rate",
+    "平均处置时长(小时) hours to close",
+    "响应率 response rate",
+    "解决率 resolve rate",
+    "满意率 satisfaction",
+];
+
+/// One row of the evaluation report.
+fn report_row(kind: &str, code: &str, name: &str, i: &Indicators) -> Vec<Cell> {
+    let n = |k: &str| Cell::Int(i.counts.get(k).copied().unwrap_or(0));
+    let share = |r: Option<f64>| r.map_or(Cell::Empty, Cell::Share);
+    vec![
+        Cell::Text(kind.into()),
+        Cell::Text(code.into()),
+        Cell::Text(name.into()),
+        n("intake"),
+        n("closed"),
+        n("closed_on_time"),
+        n("open"),
+        n("overdue_open"),
+        share(i.on_time_rate),
+        share(i.close_rate),
+        share(i.dispatch_accuracy),
+        share(i.rework_rate),
+        i.avg_hours_to_close
+            .map_or(Cell::Empty, |h| Cell::Int(h.round() as i64)),
+        share(i.response_rate),
+        share(i.resolve_rate),
+        share(i.satisfaction_rate),
+    ]
+}
+
+/// The evaluation report (综合评价报表) of a region over a period, as an Excel workbook: the
+/// region, each of its child regions (a grid's micro-grids have no figures of their own), and
+/// each handling unit of the region with work in the period, one row each, with the counts
+/// and every indicator. Read from counters.
+#[utoipa::path(get, path = "/api/v1/indicators/report.xlsx", tag = "command", params(ReportQuery),
+    responses((status = 200, description = "An Excel workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn report_xlsx(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ReportQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let code = command_region(&s, &caller, q.region.as_deref()).await?;
+    let (from, to) = period(&s, q.from.as_deref(), q.to.as_deref())?;
+    let mut regions = s.store.regions(std::slice::from_ref(&code)).await?;
+    // A grid's micro-grids keep no counters of their own (see `scopes_of`): no rows for them.
+    if code.level() != Level::Grid {
+        regions.extend(s.store.children(&code).await?);
+    }
+    let mut rows = Vec::with_capacity(regions.len());
+    for (i, r) in regions.iter().enumerate() {
+        let kind = if i == 0 {
+            "本级 region"
+        } else {
+            "下级 child"
+        };
+        let figures = s.store.indicators(&r.code, from, to).await?;
+        rows.push(report_row(kind, &r.code, &r.name, &figures));
+    }
+    let mut unit_figures = s.store.figures_by_prefix("unit:", from, to).await?;
+    for u in s.store.units(Some(&code)).await? {
+        let scope = shezhi_store::cases::ScopeKey::Unit(u.code.clone()).key();
+        if let Some(counts) = unit_figures.remove(&scope) {
+            let figures = Indicators::from_counts(&scope, from, to, counts);
+            rows.push(report_row("单位 unit", &u.code, &u.name, &figures));
+        }
+    }
+    let bytes = crate::xlsx::workbook(
+        &format!("{from} – {to}"),
+        &REPORT_HEADER,
+        &rows,
+        &[12, 16, 22, 8, 8, 10, 8, 10, 12, 10, 12, 10, 14, 10, 10, 10],
+    );
+    let file = format!(
+        "attachment; filename=\"evaluation-{}-{from}-{to}.xlsx\"",
+        code.as_str()
+    );
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (header::CONTENT_DISPOSITION, file),
+        ],
+        bytes,
+    ))
 }
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]

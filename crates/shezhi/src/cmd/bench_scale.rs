@@ -63,6 +63,51 @@ fn count(c: &BulkCase, counters: &mut HashMap<(String, &'static str, i64), i64>)
 }
 
 /// The handling units of the synthetic cases: nearly all go to the first.
+/// What the synthetic cases say: a place, a problem (its title) and a detail, so that a
+/// problem is in about 1 case in 20 and a problem at a place in about 1 in 200.
+const PLACES: &[&str] = &[
+    "小区门口",
+    "楼道里",
+    "人行道上",
+    "菜市场旁",
+    "学校附近",
+    "公交站",
+    "地下车库",
+    "广场",
+    "河边",
+    "背街小巷",
+];
+const PROBLEMS: &[&str] = &[
+    "路灯不亮",
+    "井盖缺失",
+    "占道经营",
+    "噪音扰民",
+    "垃圾满溢",
+    "违章搭建",
+    "堆放杂物",
+    "消防通道堵塞",
+    "污水外溢",
+    "树木倒伏",
+    "共享单车乱停",
+    "小广告乱贴",
+    "电梯故障",
+    "水管漏水",
+    "停车难",
+    "油烟扰民",
+    "宠物扰民",
+    "高空抛物",
+    "道路破损",
+    "雨后积水",
+];
+const DETAILS: &[&str] = &[
+    "已经持续一周",
+    "影响居民出行",
+    "存在安全隐患",
+    "多次反映未解决",
+    "夜间尤其严重",
+    "请尽快处理",
+];
+
 const BIG_UNIT: &str = "510104-CG";
 const SMALL_UNIT: &str = "510104-SW";
 
@@ -161,8 +206,11 @@ pub async fn run(
                     "fed_back",
                 ])
             };
+            let problem = *rng.pick(PROBLEMS);
             let c = BulkCase {
                 id,
+                title: problem.to_string(),
+                description: format!("{}{problem}，{}", rng.pick(PLACES), rng.pick(DETAILS)),
                 category: (*rng.pick(CATEGORIES)).to_string(),
                 source: (*rng.pick(SOURCES)).to_string(),
                 cell: cell.as_str().to_string(),
@@ -201,8 +249,12 @@ pub async fn run(
     for chunk in rows.chunks(200_000) {
         store.bulk_counters(chunk).await?;
     }
-    store.bulk_cases_done(id).await?;
     let load_time = load_start.elapsed();
+    // The search indexer over every loaded case, as a server does after an upgrade.
+    let index_start = Instant::now();
+    let indexed = store.index_all_case_text().await?;
+    let index_time = index_start.elapsed();
+    store.bulk_cases_done(id).await?;
 
     // The city overview, read the way GET /api/v1/overview reads it.
     let root = RegionCode::parse(&store.root_code().await?.unwrap_or_default())
@@ -254,6 +306,11 @@ pub async fn run(
         ..CaseFilter::default()
     };
     let (big_unit, small_unit) = (unit(BIG_UNIT), unit(SMALL_UNIT));
+    let words = |q: &str| CaseFilter {
+        text: Some(q.into()),
+        ..CaseFilter::default()
+    };
+    let (common_word, word_at_place) = (words("噪音"), words("学校 高空抛物"));
     let lists = [
         ("the city's cases, most urgent first", Some(&root), &all),
         (
@@ -273,6 +330,16 @@ pub async fn run(
             "a small department's cases (0.2 % of those dispatched)",
             None,
             &small_unit,
+        ),
+        (
+            "the city's cases with the word 噪音 (1 in 20)",
+            Some(&root),
+            &common_word,
+        ),
+        (
+            "a district's cases with the words 学校 高空抛物 (1 in 200)",
+            Some(&district),
+            &word_at_place,
         ),
     ];
     let mut list_rows = Vec::new();
@@ -360,8 +427,10 @@ pub async fn run(
     };
     println!("## Cases at scale: {name}\n");
     println!(
-        "loaded {cases} cases ({} open) and {counter_rows} counter rows in {load_time:.1?}\n",
-        open_ids.len()
+        "loaded {cases} cases ({} open) and {counter_rows} counter rows in {load_time:.1?}; \
+         the search indexer took in their words in {index_time:.1?} ({:.0} cases/s)\n",
+        open_ids.len(),
+        indexed as f64 / index_time.as_secs_f64().max(1e-9)
     );
     println!("| measurement | p50 | p95 | max | note |");
     println!("|---|---:|---:|---:|---|");

@@ -70,6 +70,7 @@ pub async fn run(cfg: &Config, demo: Option<&RegisterArgs>) -> Result<(), CliErr
         std::time::Duration::from_secs(10),
     );
     super::workers::spawn_counter_fold(store.clone(), super::workers::FOLD_EVERY);
+    super::workers::spawn_search_indexer(store.clone(), super::workers::INDEX_EVERY);
     super::workers::spawn_outbox(
         store.clone(),
         state.clock.clone(),

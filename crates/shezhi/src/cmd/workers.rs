@@ -68,6 +68,30 @@ pub fn spawn_sweeper(
 /// transactions' deltas of the same counters, often enough that a read adds few rows.
 pub const FOLD_EVERY: Duration = Duration::from_secs(1);
 
+/// Run `batch` again at once while it does a full batch of `full`; returns what it did. An
+/// error is logged (naming `what`) and ends the round: the next tick tries again.
+async fn drain<F, Fut>(full: i64, what: &str, mut batch: F) -> u64
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<u64, shezhi_store::StoreError>>,
+{
+    let mut done = 0;
+    loop {
+        match batch().await {
+            Ok(n) => {
+                done += n;
+                if n < full as u64 {
+                    return done;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "{what} failed; retrying at the next tick");
+                return done;
+            }
+        }
+    }
+}
+
 /// Fold the case counter log every `every` (PostgreSQL; nothing to do on SQLite), at once
 /// again while a fold finds a full batch. Returns the task, for callers that stop it.
 pub fn spawn_counter_fold(store: Store, every: Duration) -> tokio::task::JoinHandle<()> {
@@ -79,17 +103,37 @@ pub fn spawn_counter_fold(store: Store, every: Duration) -> tokio::task::JoinHan
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            loop {
-                match store
-                    .fold_counter_log(shezhi_store::cases::FOLD_BATCH)
-                    .await
-                {
-                    Ok(n) if n == shezhi_store::cases::FOLD_BATCH as u64 => continue,
-                    Ok(_) => break,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "counter fold failed; retrying at the next tick");
-                        break;
-                    }
+            let full = shezhi_store::cases::FOLD_BATCH;
+            drain(full, "counter fold", || store.fold_counter_log(full)).await;
+        }
+    })
+}
+
+/// How often a server indexes the words of new cases (see `Store::index_case_text`); a case
+/// not yet indexed is still found, matched in memory.
+pub const INDEX_EVERY: Duration = Duration::from_secs(1);
+
+/// Index the words of new cases every `every`, at once again while a run finds a full
+/// batch. Returns the task, for callers that stop it.
+pub fn spawn_search_indexer(store: Store, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        shezhi_domain::search::warm_up();
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let full = shezhi_store::cases::INDEX_BATCH;
+            let done = drain(full, "search indexing", || store.index_case_text(full)).await;
+            // How far behind intake the index is, for alerting; and, catching up after an
+            // upgrade or a bulk load, how far it got.
+            if let Ok(n) = store.unindexed_cases().await {
+                metrics::gauge!("shezhi_search_unindexed_cases").set(n as f64);
+                if done > full as u64 {
+                    tracing::info!(
+                        indexed = done,
+                        to_go = n,
+                        "indexing the words of earlier cases"
+                    );
                 }
             }
         }

@@ -144,6 +144,8 @@ pub const BULK_REPORTERS: i64 = 1_000_000;
 #[derive(Debug, Clone)]
 pub struct BulkCase {
     pub id: i64,
+    pub title: String,
+    pub description: String,
     pub category: String,
     pub source: String,
     pub cell: String,
@@ -168,7 +170,7 @@ impl Store {
                     cell_code, address, reporter, stage, level, level_code, lead_unit, clock_gen, due_at_ms, overdue, events, created_at_ms, updated_at_ms, closed_at_ms) ");
                 qb.push_values(chunk, |mut b, c| {
                     b.push_bind(c.id).push_bind(format!("SQB{:012}", c.id)).push_bind(c.source.as_str()).push_bind(c.category.as_str()).push_bind(1i64)
-                        .push_bind("normal").push_bind("批量测试案件").push_bind("批量生成的测试案件").push_bind(c.cell.as_str()).push_bind("")
+                        .push_bind("normal").push_bind(c.title.as_str()).push_bind(c.description.as_str()).push_bind(c.cell.as_str()).push_bind("")
                         .push_bind(format!("user:{}", c.id % BULK_REPORTERS)).push_bind(c.stage.as_str()).push_bind(c.level.as_str()).push_bind(c.level_code.as_str())
                         .push_bind(c.lead_unit.as_deref()).push_bind(1i64).push_bind(c.due_at_ms).push_bind(i64::from(c.overdue)).push_bind(1i64)
                         .push_bind(c.created_at_ms).push_bind(c.created_at_ms).push_bind(c.closed_at_ms);

@@ -13,6 +13,7 @@ pub(crate) mod intake;
 mod outbox;
 pub(crate) mod plan;
 pub(crate) mod query;
+pub(crate) mod search;
 mod steps;
 
 pub use bench::{BULK_REPORTERS, BareReport, BulkCase};
@@ -24,6 +25,7 @@ pub use outbox::Outgoing;
 pub use query::{
     CaseDetail, CaseEvent, CaseFilter, CaseList, CaseSummary, CaseUnit, Notification, StoredFacts,
 };
+pub use search::{INDEX_BATCH, UNINDEXED_MATCHED};
 pub(crate) use steps::CategoryCache;
 pub use steps::{StepDone, StepJob};
 
