@@ -150,12 +150,29 @@ export async function run(ctx) {
     await shot(page, who, name);
   }
   async function openFromBox(page, who, box) {
+    // The inbox's own pages (asked for on arrival and on the tab) are held until the search
+    // has drawn its answer, then let through late: the desk must keep showing the search.
+    // (An unfiltered page arriving last once drew the inbox over it, and the case was not
+    // on its first page.)
+    const held = [];
+    let release;
+    const released = new Promise((r) => { release = r; });
+    const inboxPage = (url) => url.pathname === '/api/v1/cases' && !url.searchParams.has('q');
+    const hold = async (route) => { held.push(route.request()); await released; await route.continue(); };
+    await page.route(inboxPage, hold);
     await page.goto(`${base}/desk`);
     await page.click(`#box-${box}`);
     await page.fill('#q', number); // the number finds it in a long inbox
     await page.click('#q ~ button[type=submit]');
     const item = page.locator(`#cases .case-item[data-number="${number}"]`);
     await item.waitFor({ timeout: WAIT });
+    const late = held.map((r) => r.response());
+    release();
+    await Promise.all(late);
+    await page.unroute(inboxPage, hold);
+    // Two frames after the late answers: time for the page to have drawn them, had it.
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    if (!(await item.isVisible())) throw new Error(`${who}: a late inbox page was drawn over the search for ${number}`);
     await shot(page, who, `inbox-${box}`);
     await item.click();
     await page.locator('#case-title').waitFor();

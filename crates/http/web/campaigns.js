@@ -51,7 +51,7 @@ const BUILDINGS = ['high_rise', 'multi_storey', 'low_rise', 'compound', 'courtya
 
 const state = {
   me: null, scopes: [], items: [], id: null, region: null, round: null, cov: null, flash: null, composing: false,
-  questions: [], seq: 0,
+  questions: [], seq: 0, coverageTurn: 0,
 };
 
 const campaign = () => state.items.find((c) => c.id === state.id) || null;
@@ -233,7 +233,11 @@ async function load() {
   if (!c) return;
   const p = new URLSearchParams({ region: state.region || c.region_code });
   if (state.round) p.set('round', state.round);
-  state.cov = await api.get(`/api/v1/campaigns/${c.id}/coverage?${p}`);
+  // A later choice of region or round wins over an earlier answer arriving late.
+  const turn = ++state.coverageTurn;
+  const cov = await api.get(`/api/v1/campaigns/${c.id}/coverage?${p}`);
+  if (turn !== state.coverageTurn) return;
+  state.cov = cov;
   if (!state.composing) drawMain();
   drawList();
 }

@@ -86,11 +86,17 @@ function layout() {
   if (state.view) drawCase();
 }
 
+// Each list and case asked for takes a turn; an answer arriving after a later question's
+// (an inbox's first page after the search typed over it) is dropped, not drawn over it.
+const turns = { list: 0, case: 0 };
+
 async function loadList(append = false) {
+  const turn = ++turns.list;
   const p = new URLSearchParams({ box: state.box, limit: '30' });
   for (const [k, v] of Object.entries(state.filters)) if (v) p.set(k, v);
   if (append && state.cursor) p.set('cursor', state.cursor);
   const page = await api.get(`/api/v1/cases?${p}`);
+  if (turn !== turns.list) return;
   state.items = append ? state.items.concat(page.items) : page.items;
   state.cursor = page.next_cursor || null;
   drawList();
@@ -119,9 +125,12 @@ function drawList() {
 }
 
 async function openCase(id) {
+  const turn = ++turns.case;
   state.caseId = id;
   state.open = null;
-  state.view = await api.get(`/api/v1/cases/${id}`);
+  const view = await api.get(`/api/v1/cases/${id}`);
+  if (turn !== turns.case) return;
+  state.view = view;
   state.cell = null;
   drawCase();
   drawList();
