@@ -7,7 +7,7 @@ pub mod base64;
 mod dto;
 pub mod endpoints;
 mod error;
-pub mod json;
+pub mod extract;
 pub mod metrics;
 pub mod openapi;
 pub mod ratelimit;

@@ -2,8 +2,7 @@
 //! JSON and XML, requests raised form-encoded under an API key and read back by id, in lists
 //! with filters and by token, and every refusal in the spec's error shape.
 
-use axum::body::{Body, to_bytes};
-use axum::http::{Request, StatusCode, header};
+use axum::http::{StatusCode, header};
 use serde_json::Value;
 use shezhi_domain::access::{Binding, Role};
 use shezhi_domain::clock::FixedClock;
@@ -12,10 +11,9 @@ use shezhi_domain::territory::RegionCode;
 use shezhi_http::router;
 use shezhi_store::{Store, on_both_backends};
 use std::sync::Arc;
-use tower::ServiceExt;
 
 mod common;
-use common::{state, token_for};
+use common::{send_bytes, state, token_for};
 
 /// 2026-11-23 (Monday) 10:00 China time.
 const NOW: i64 = 1_795_363_200_000 + 10 * 3_600_000;
@@ -37,28 +35,17 @@ impl Answer {
 }
 
 async fn call(app: &axum::Router, method: &str, uri: &str, form: Option<&str>) -> Answer {
-    let mut req = Request::builder().method(method).uri(uri);
-    if form.is_some() {
-        req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    }
-    let req = req
-        .body(form.map_or_else(Body::empty, |f| Body::from(f.to_string())))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let resp = app
-        .clone()
-        .oneshot(req)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let status = resp.status();
-    let content_type = resp
-        .headers()
+    let headers: &[(&str, &str)] = match form {
+        Some(_) => &[("content-type", "application/x-www-form-urlencoded")],
+        None => &[],
+    };
+    let body = form.unwrap_or_default().as_bytes().to_vec();
+    let (status, headers, bytes) = send_bytes(app, method, uri, headers, body).await;
+    let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    let bytes = to_bytes(resp.into_body(), 16 << 20)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
     Answer {
         status,
         content_type,
@@ -279,18 +266,10 @@ async fn refusals(app: &axum::Router, key: &str) {
         let a = post(app, "requests.json", &report(key, changes)).await;
         assert_json_error(&a, *status);
     }
-    let req = Request::builder()
-        .method("POST")
-        .uri(format!("{ROOT}/requests.json"))
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from("{}"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let resp = app
-        .clone()
-        .oneshot(req)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let json = [("content-type", "application/json")];
+    let uri = format!("{ROOT}/requests.json");
+    let (status, _, _) = send_bytes(app, "POST", &uri, &json, b"{}".to_vec()).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_json_error(&post(app, "services.json", "").await, StatusCode::NOT_FOUND);
     assert_json_error(&post(app, "requests.txt", "").await, StatusCode::NOT_FOUND);
 }

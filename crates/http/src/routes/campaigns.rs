@@ -3,10 +3,11 @@
 //! device's visits in batches, and read or export coverage.
 
 use crate::auth::Caller;
-use crate::json::ApiJson;
+use crate::extract::ApiJson;
+use crate::extract::{ApiPath, ApiQuery};
 use crate::xlsx::Cell;
 use crate::{ApiError, AppState};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -297,7 +298,7 @@ async fn visible(s: &AppState, caller: &Caller, id: i64) -> Result<Directive, Ap
 pub async fn show(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<DirectiveView>, ApiError> {
     let id = super::register::record_id(&id, "指令", "directive")?;
     let directive = visible(&s, &caller, id).await?;
@@ -368,6 +369,7 @@ where
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RecipientQuery {
     /// Only those that have not reported on the current version (default `true`).
     pub pending: Option<bool>,
@@ -390,8 +392,8 @@ pub struct RecipientPage {
 pub async fn recipients(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
-    Query(q): Query<RecipientQuery>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<RecipientQuery>,
 ) -> Result<Json<RecipientPage>, ApiError> {
     let id = super::register::record_id(&id, "指令", "directive")?;
     let directive = visible(&s, &caller, id).await?;
@@ -436,7 +438,7 @@ pub async fn recipients(
 pub async fn directive_attachment(
     State(s): State<AppState>,
     caller: Caller,
-    Path((id, file)): Path<(String, String)>,
+    ApiPath((id, file)): ApiPath<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = super::register::record_id(&id, "指令", "directive")?;
     let file = super::register::record_id(&file, "附件", "attachment")?;
@@ -514,7 +516,7 @@ fn answering(caller: &Caller, raw: &str) -> Result<RegionCode, ApiError> {
 pub async fn sign(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<AnswerIn>,
 ) -> Result<Json<Answered>, ApiError> {
     let id = super::register::record_id(&id, "指令", "directive")?;
@@ -532,7 +534,7 @@ pub async fn sign(
 pub async fn report(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<AnswerIn>,
 ) -> Result<Json<Answered>, ApiError> {
     let id = super::register::record_id(&id, "指令", "directive")?;
@@ -563,7 +565,7 @@ pub struct AmendIn {
 pub async fn amend(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<AmendIn>,
 ) -> Result<Json<Answered>, ApiError> {
     let id = super::register::record_id(&id, "指令", "directive")?;
@@ -600,7 +602,7 @@ pub struct WithdrawIn {
 pub async fn withdraw(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<WithdrawIn>,
 ) -> Result<StatusCode, ApiError> {
     let id = super::register::record_id(&id, "指令", "directive")?;
@@ -734,7 +736,7 @@ pub struct RoundStarted {
 pub async fn next_round(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<RoundStarted>, ApiError> {
     let c = campaign(&s, &id).await?;
     caller.require_in(Action::RunCampaign, &super::parse_code(&c.region_code)?)?;
@@ -746,6 +748,7 @@ pub async fn next_round(
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TaskQuery {
     /// A grid (or any region) of the caller's.
     pub region: String,
@@ -765,8 +768,8 @@ pub struct TaskPage {
 pub async fn tasks(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
-    Query(q): Query<TaskQuery>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<TaskQuery>,
 ) -> Result<Json<TaskPage>, ApiError> {
     let c = campaign(&s, &id).await?;
     let region = super::register::existing_region(&s, &q.region).await?;
@@ -846,7 +849,7 @@ pub struct SyncResult {
 pub async fn visits(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<VisitBatch>,
 ) -> Result<Json<SyncResult>, ApiError> {
     let c = campaign(&s, &id).await?;
@@ -960,6 +963,7 @@ async fn raise_case(
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CoverageQuery {
     /// The region to look at (default: the campaign's).
     pub region: Option<String>,
@@ -1026,8 +1030,8 @@ async fn coverage_of(
 pub async fn coverage(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
-    Query(q): Query<CoverageQuery>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<CoverageQuery>,
 ) -> Result<Json<Coverage>, ApiError> {
     Ok(Json(coverage_of(&s, &caller, &id, &q).await?))
 }
@@ -1038,8 +1042,8 @@ pub async fn coverage(
 pub async fn coverage_csv(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
-    Query(q): Query<CoverageQuery>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<CoverageQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let c = coverage_of(&s, &caller, &id, &q).await?;
     let mut out = String::from('\u{feff}');
@@ -1076,8 +1080,8 @@ pub async fn coverage_csv(
 pub async fn coverage_xlsx(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
-    Query(q): Query<CoverageQuery>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<CoverageQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let c = coverage_of(&s, &caller, &id, &q).await?;
     let sheet = format!("第{}轮 round {}", c.round, c.round);

@@ -6,9 +6,10 @@
 use super::case_access::visible_case;
 use super::cases::{PhotoIn, photos};
 use crate::auth::Caller;
-use crate::json::ApiJson;
+use crate::extract::ApiJson;
+use crate::extract::ApiPath;
 use crate::{ApiError, AppState};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
@@ -57,7 +58,7 @@ pub struct StepIn {
 pub async fn take(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<StepIn>,
 ) -> Result<Json<StepDone>, ApiError> {
     caller.require_signed_in()?;

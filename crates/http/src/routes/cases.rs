@@ -3,9 +3,10 @@
 
 use super::case_access::{caller_view, visible_case};
 use crate::auth::Caller;
-use crate::json::ApiJson;
+use crate::extract::ApiJson;
+use crate::extract::{ApiPath, ApiQuery};
 use crate::{ApiError, AppState};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -296,6 +297,7 @@ pub(crate) async fn submit(s: &AppState, case: NewCase) -> Result<Intake, ApiErr
 
 /// Which cases an inbox shows.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// `to_accept`, `to_dispatch`, `to_verify`, `to_sign`, `to_handle`, `pause_requests`,
     /// `overdue`, `mine` (reported by me), `unit` (sent to my unit) or `all` (default).
@@ -320,7 +322,7 @@ pub struct ListQuery {
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<CaseList>, ApiError> {
     caller.require_signed_in()?;
     let limit = super::register::limit(q.limit.as_deref())?;
@@ -424,7 +426,7 @@ pub struct CaseView {
 pub async fn detail(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<CaseView>, ApiError> {
     caller.require_signed_in()?;
     let id = super::register::record_id(&id, "案件", "case")?;
@@ -443,7 +445,7 @@ pub async fn detail(
 pub async fn photo(
     State(s): State<AppState>,
     caller: Caller,
-    Path((id, photo)): Path<(String, String)>,
+    ApiPath((id, photo)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     caller.require_signed_in()?;
     let id = super::register::record_id(&id, "案件", "case")?;
@@ -468,6 +470,7 @@ pub async fn photo(
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TrackQuery {
     /// The last four digits of the contact phone left with the report.
     pub phone_last4: Option<String>,
@@ -494,8 +497,8 @@ pub struct Tracking {
     responses((status = 200, body = Tracking), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn track(
     State(s): State<AppState>,
-    Path(number): Path<String>,
-    Query(q): Query<TrackQuery>,
+    ApiPath(number): ApiPath<String>,
+    ApiQuery(q): ApiQuery<TrackQuery>,
 ) -> Result<Json<Tracking>, ApiError> {
     let missing = || {
         ApiError::new(

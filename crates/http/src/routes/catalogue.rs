@@ -2,9 +2,10 @@
 //! units cases are dispatched to.
 
 use crate::auth::Caller;
-use crate::json::ApiJson;
+use crate::extract::ApiJson;
+use crate::extract::{ApiPath, ApiQuery};
 use crate::{ApiError, AppState};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
@@ -20,6 +21,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CategoryQuery {
     /// A description: the categories it suggests come first, in `suggested`.
     pub q: Option<String>,
@@ -39,7 +41,7 @@ pub struct Catalogue {
     responses((status = 200, body = Catalogue)))]
 pub async fn categories(
     State(s): State<AppState>,
-    Query(q): Query<CategoryQuery>,
+    ApiQuery(q): ApiQuery<CategoryQuery>,
 ) -> Result<Json<Catalogue>, ApiError> {
     let items = s.store.categories().await?;
     let suggested =
@@ -66,7 +68,7 @@ pub struct CategoryVersion {
 pub async fn put_category(
     State(s): State<AppState>,
     caller: Caller,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiJson(c): ApiJson<Category>,
 ) -> Result<Json<CategoryVersion>, ApiError> {
     caller.require(Action::ManageCatalogue)?;

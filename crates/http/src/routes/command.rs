@@ -4,9 +4,10 @@
 //! read counters kept with each step, never the cases themselves.
 
 use crate::auth::Caller;
+use crate::extract::ApiQuery;
 use crate::xlsx::Cell;
 use crate::{ApiError, AppState};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OverviewQuery {
     /// The region to look at (default: the caller's first scope).
     pub region: Option<String>,
@@ -77,7 +79,7 @@ async fn command_region(
 pub async fn overview(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<OverviewQuery>,
+    ApiQuery(q): ApiQuery<OverviewQuery>,
 ) -> Result<Json<Overview>, ApiError> {
     let code = command_region(&s, &caller, q.region.as_deref()).await?;
     let row = s
@@ -109,6 +111,7 @@ pub async fn overview(
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct IndicatorQuery {
     /// A region code, or (city-wide command only) `unit:CODE`, `cat:CODE`, `src:CODE`.
     pub scope: String,
@@ -156,7 +159,7 @@ fn day(raw: Option<&str>, default: Date) -> Result<Date, ApiError> {
 pub async fn indicators(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<IndicatorQuery>,
+    ApiQuery(q): ApiQuery<IndicatorQuery>,
 ) -> Result<Json<Indicators>, ApiError> {
     caller.require_signed_in()?;
     let (from, to) = period(&s, q.from.as_deref(), q.to.as_deref())?;
@@ -173,6 +176,7 @@ pub async fn indicators(
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// The region (default: the caller's first scope).
     pub region: Option<String>,
@@ -236,7 +240,7 @@ fn report_row(kind: &str, code: &str, name: &str, i: &Indicators) -> Vec<Cell> {
 pub async fn report_xlsx(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<ReportQuery>,
+    ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let code = command_region(&s, &caller, q.region.as_deref()).await?;
     let (from, to) = period(&s, q.from.as_deref(), q.to.as_deref())?;
@@ -314,6 +318,7 @@ pub async fn notifications(
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BoardQuery {
     /// The region to look at (default: the caller's first scope).
     pub region: Option<String>,
@@ -366,7 +371,7 @@ pub struct Board {
 pub async fn board(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<BoardQuery>,
+    ApiQuery(q): ApiQuery<BoardQuery>,
 ) -> Result<Json<Board>, ApiError> {
     let code = command_region(&s, &caller, q.region.as_deref()).await?;
     let days = q.days.unwrap_or(14);

@@ -1,8 +1,9 @@
 //! Point lookup: lon/lat → micro-grid → grid → community → street → district → city.
 
 use crate::dto::{Location, RegionRef};
+use crate::extract::ApiQuery;
 use crate::{ApiError, AppState};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -15,6 +16,7 @@ pub fn router() -> Router<AppState> {
 
 /// Raw query; parsed here so that bad numbers get our error format.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LocateQuery {
     /// Longitude (WGS84-like degrees)
     #[param(example = 104.0657)]
@@ -42,7 +44,7 @@ fn coordinate(raw: Option<&str>, name: &str) -> Result<f64, ApiError> {
     responses((status = 200, body = Location), (status = 400, body = crate::error::ErrorBody), (status = 422, description = "The point lies outside the territory", body = crate::error::ErrorBody)))]
 pub async fn locate(
     State(s): State<AppState>,
-    Query(q): Query<LocateQuery>,
+    ApiQuery(q): ApiQuery<LocateQuery>,
 ) -> Result<Json<Location>, ApiError> {
     let p = [
         coordinate(q.lon.as_deref(), "lon")?,

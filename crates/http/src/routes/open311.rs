@@ -12,8 +12,9 @@ mod wire;
 
 use crate::AppState;
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::Response;
 use axum::routing::get;
 use shezhi_domain::cases::{Category, Stage};
@@ -29,6 +30,28 @@ pub fn router() -> Router<AppState> {
         .route("/open311/v2/tokens/{file}", get(token))
 }
 
+/// The last segment of a path (`services.json`). A segment that is not UTF-8 text, or holds a
+/// NUL, gets the standard's error, in JSON, rather than axum's plain text.
+struct File(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for File {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(f)) if !f.contains('\0') => Ok(File(f)),
+            _ => {
+                let f = Fail::new(
+                    StatusCode::BAD_REQUEST,
+                    "the path is not UTF-8 text",
+                    "请求地址无效（须为 UTF-8 文字）",
+                );
+                Err(reply(Format::Json, StatusCode::OK, Err(f)))
+            }
+        }
+    }
+}
+
 /// Most requests one list answers (per the spec).
 const MAX_RESULTS: usize = 1000;
 
@@ -36,12 +59,22 @@ const MAX_RESULTS: usize = 1000;
 struct Params(Vec<(String, String)>);
 
 impl Params {
-    fn new(pairs: Vec<(String, String)>) -> Params {
-        Params(pairs)
+    /// The pairs, refused when any holds a NUL character (no database stores one in text).
+    fn new(pairs: Vec<(String, String)>) -> Result<Params, Fail> {
+        if pairs
+            .iter()
+            .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            return Err(bad(
+                "a parameter contains a NUL character",
+                "参数中含有空字符（NUL）",
+            ));
+        }
+        Ok(Params(pairs))
     }
 
-    fn query(raw: Option<&str>) -> Params {
-        Params(wire::form_pairs(raw.unwrap_or_default().as_bytes()))
+    fn query(raw: Option<&str>) -> Result<Params, Fail> {
+        Params::new(wire::form_pairs(raw.unwrap_or_default().as_bytes()))
     }
 
     fn get(&self, name: &str) -> Option<&str> {
@@ -102,18 +135,14 @@ async fn jurisdiction(s: &AppState, p: &Params) -> Result<(), Fail> {
 }
 
 /// `services.{fmt}` and `requests.{fmt}`.
-async fn top(
-    State(s): State<AppState>,
-    Path(file): Path<String>,
-    RawQuery(q): RawQuery,
-) -> Response {
+async fn top(State(s): State<AppState>, File(file): File, RawQuery(q): RawQuery) -> Response {
     let Some((name, format)) = split_file(&file) else {
         return unknown_format();
     };
-    let p = Params::query(q.as_deref());
-    let answer = match name {
-        "services" => services(&s, &p).await,
-        "requests" => list::requests(&s, &p).await,
+    let answer = match (Params::query(q.as_deref()), name) {
+        (Err(f), _) => Err(f),
+        (Ok(p), "services") => services(&s, &p).await,
+        (Ok(p), "requests") => list::requests(&s, &p).await,
         _ => Err(no_such_endpoint()),
     };
     reply(format, StatusCode::OK, answer)
@@ -154,14 +183,14 @@ async fn services(s: &AppState, p: &Params) -> Result<Doc, Fail> {
 /// `services/{code}.{fmt}`: shezhi's categories ask nothing beyond the standard fields.
 async fn definition(
     State(s): State<AppState>,
-    Path(file): Path<String>,
+    File(file): File,
     RawQuery(q): RawQuery,
 ) -> Response {
     let Some((code, format)) = split_file(&file) else {
         return unknown_format();
     };
     let answer = async {
-        jurisdiction(&s, &Params::query(q.as_deref())).await?;
+        jurisdiction(&s, &Params::query(q.as_deref())?).await?;
         let category = leaf(&s, code).await?.ok_or_else(|| {
             Fail::new(
                 StatusCode::NOT_FOUND,
@@ -262,14 +291,14 @@ fn request_not_found(id: &str) -> Fail {
 /// `requests/{id}.{fmt}`: one request, by its case number.
 async fn one_request(
     State(s): State<AppState>,
-    Path(file): Path<String>,
+    File(file): File,
     RawQuery(q): RawQuery,
 ) -> Response {
     let Some((id, format)) = split_file(&file) else {
         return unknown_format();
     };
     let answer = async {
-        jurisdiction(&s, &Params::query(q.as_deref())).await?;
+        jurisdiction(&s, &Params::query(q.as_deref())?).await?;
         let case = by_number(&s, id)
             .await?
             .ok_or_else(|| request_not_found(id))?;
@@ -283,16 +312,12 @@ async fn one_request(
 }
 
 /// `tokens/{token}.{fmt}`: requests are made at once, so a token is the case number itself.
-async fn token(
-    State(s): State<AppState>,
-    Path(file): Path<String>,
-    RawQuery(q): RawQuery,
-) -> Response {
+async fn token(State(s): State<AppState>, File(file): File, RawQuery(q): RawQuery) -> Response {
     let Some((token, format)) = split_file(&file) else {
         return unknown_format();
     };
     let answer = async {
-        jurisdiction(&s, &Params::query(q.as_deref())).await?;
+        jurisdiction(&s, &Params::query(q.as_deref())?).await?;
         let case = by_number(&s, token)
             .await?
             .ok_or_else(|| request_not_found(token))?;

@@ -5,8 +5,9 @@ use crate::dto::{
     GridFeature, GridProperties, Region, RegionFeature, RegionFeatureCollection, RegionList,
     RegionNode, RegionRef,
 };
+use crate::extract::ApiPath;
 use crate::{ApiError, AppState};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -53,7 +54,7 @@ fn raw_geometry(g: Option<String>) -> Result<Option<Box<RawValue>>, ApiError> {
     responses((status = 200, body = RegionNode), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn region(
     State(s): State<AppState>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Json<RegionNode>, ApiError> {
     let code = parse_code(&code)?;
     let row = load(&s, &code).await?;
@@ -77,7 +78,7 @@ pub async fn region(
     responses((status = 200, body = RegionList), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn children(
     State(s): State<AppState>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Json<RegionList>, ApiError> {
     let code = parse_code(&code)?;
     load(&s, &code).await?;
@@ -97,7 +98,7 @@ pub async fn children(
     responses((status = 200, body = RegionFeatureCollection, content_type = "application/geo+json"), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn map(
     State(s): State<AppState>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Json<RegionFeatureCollection>, ApiError> {
     let code = parse_code(&code)?;
     load(&s, &code).await?;
@@ -126,7 +127,7 @@ pub async fn map(
     responses((status = 200, body = GridFeature), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn grid(
     State(s): State<AppState>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Json<GridFeature>, ApiError> {
     let code = parse_code(&code)?;
     if !matches!(code.level(), Level::Grid | Level::MicroGrid) {

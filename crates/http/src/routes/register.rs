@@ -5,8 +5,9 @@
 use super::parse_code;
 use crate::auth::Caller;
 use crate::dto::{HouseholdPage, RegionCounts, ResidentList, ResidentPage};
+use crate::extract::{ApiPath, ApiQuery};
 use crate::{ApiError, AppState};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -32,6 +33,7 @@ const MAX_LIMIT: i64 = 500;
 
 /// Paging and filters of a list.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Items per page, 1 to 500 (default 50).
     limit: Option<String>,
@@ -89,8 +91,8 @@ pub(crate) async fn existing_region(
 pub async fn households(
     State(s): State<AppState>,
     caller: Caller,
-    Path(code): Path<String>,
-    Query(q): Query<ListQuery>,
+    ApiPath(code): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<HouseholdPage>, ApiError> {
     caller.require_signed_in()?;
     let limit = limit(q.limit.as_deref())?;
@@ -113,8 +115,8 @@ pub async fn households(
 pub async fn residents(
     State(s): State<AppState>,
     caller: Caller,
-    Path(code): Path<String>,
-    Query(q): Query<ListQuery>,
+    ApiPath(code): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<ResidentPage>, ApiError> {
     caller.require_signed_in()?;
     let limit = limit(q.limit.as_deref())?;
@@ -153,7 +155,7 @@ pub async fn residents(
 pub async fn counts(
     State(s): State<AppState>,
     caller: Caller,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Json<RegionCounts>, ApiError> {
     caller.require_signed_in()?;
     let code = existing_region(&s, &code).await?;
@@ -172,7 +174,7 @@ pub async fn counts(
 pub async fn household(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<HouseholdDetail>, ApiError> {
     caller.require_signed_in()?;
     let id = record_id(&id, "户", "household")?;
@@ -200,7 +202,7 @@ pub async fn household(
 pub async fn resident(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ResidentDetail>, ApiError> {
     caller.require_signed_in()?;
     let id = record_id(&id, "人员", "resident")?;
@@ -219,6 +221,7 @@ pub async fn resident(
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// Region to search in (the caller's territory).
     #[param(example = "510104018001")]
@@ -238,7 +241,7 @@ pub struct SearchQuery {
 pub async fn search(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<SearchQuery>,
+    ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> Result<Json<ResidentList>, ApiError> {
     caller.require_signed_in()?;
     let limit = limit(q.limit.as_deref())?;

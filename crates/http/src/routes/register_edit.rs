@@ -4,9 +4,10 @@
 
 use super::register::{VIEW, record_id};
 use crate::auth::{Caller, forbidden};
-use crate::json::ApiJson;
+use crate::extract::ApiJson;
+use crate::extract::ApiPath;
 use crate::{ApiError, AppState};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, post};
 use axum::{Json, Router};
@@ -88,7 +89,7 @@ async fn resident_cell(
 pub async fn reveal(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<RevealRequest>,
 ) -> Result<Json<Revealed>, ApiError> {
     caller.require_signed_in()?;
@@ -206,7 +207,7 @@ fn parse_tag(raw: &str) -> Result<KeyTag, ApiError> {
 pub async fn set_tag(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<TagRequest>,
 ) -> Result<(StatusCode, Json<TagSet>), ApiError> {
     caller.require_signed_in()?;
@@ -247,7 +248,7 @@ pub async fn set_tag(
 pub async fn clear_tag(
     State(s): State<AppState>,
     caller: Caller,
-    Path((id, tag)): Path<(String, String)>,
+    ApiPath((id, tag)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     caller.require_signed_in()?;
     let id = record_id(&id, "人员", "resident")?;

@@ -4,7 +4,7 @@
 //! attempts are rate-limited per user name and per address.
 
 use crate::auth::{Caller, ClientIp, SESSION_COOKIE};
-use crate::json::ApiJson;
+use crate::extract::ApiJson;
 use crate::{ApiError, AppState};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

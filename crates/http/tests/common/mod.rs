@@ -132,22 +132,40 @@ pub async fn send_raw(
     uri: &str,
     body: Option<Value>,
 ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    match body {
+        Some(b) => {
+            let headers = [("content-type", "application/json")];
+            send_bytes(app, method, uri, &headers, b.to_string().into_bytes()).await
+        }
+        None => send_bytes(app, method, uri, &[], Vec::new()).await,
+    }
+}
+
+/// A request of any bytes with these headers through the router: the status, the headers
+/// and the body's bytes.
+pub async fn send_bytes(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
     let mut req = Request::builder().method(method).uri(uri);
-    if body.is_some() {
-        req = req.header("content-type", "application/json");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
     }
     let req = req
-        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .body(Body::from(body))
+        .unwrap_or_else(|e| panic!("{method} {uri}: {e}"));
     let resp = app
         .clone()
         .oneshot(req)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| panic!("{method} {uri}: {e}"));
     let (status, headers) = (resp.status(), resp.headers().clone());
     let bytes = to_bytes(resp.into_body(), 64 << 20)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| panic!("{method} {uri}: {e}"));
     (status, headers, bytes.to_vec())
 }
 

@@ -2,12 +2,12 @@
 //! the key's user, through the same intake as `POST /api/v1/cases`.
 
 use super::wire::{Doc, Fail, Val, reply, split_file};
-use super::{Params, bad, jurisdiction, leaf, no_such_endpoint, shown, unknown_format};
+use super::{File, Params, bad, jurisdiction, leaf, no_such_endpoint, shown, unknown_format};
 use crate::AppState;
 use crate::auth::{Caller, CallerUser, ClientIp};
 use crate::routes::cases::{staff_source, submit};
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use shezhi_domain::Bilingual;
@@ -18,7 +18,7 @@ use shezhi_store::cases::NewCase;
 
 pub async fn create(
     State(s): State<AppState>,
-    Path(file): Path<String>,
+    File(file): File,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
@@ -115,7 +115,7 @@ async fn take(
     pairs.extend(super::wire::form_pairs(
         query.unwrap_or_default().as_bytes(),
     ));
-    let p = Params::new(pairs);
+    let p = Params::new(pairs)?;
     jurisdiction(s, &p).await?;
     let caller = key_caller(s, &p, ip).await?;
     let code = p
