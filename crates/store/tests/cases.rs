@@ -478,6 +478,12 @@ async fn intake_is_idempotent_and_finds_duplicates(store: Store) {
                     reporter: "user:43".into(),
                     ..report("order.vendor", [104.0802, 30.6501], None)
                 },
+                // PostgreSQL refuses a NUL in text: refused as this report's own answer, it
+                // does not fail the transaction of the rest.
+                NewCase {
+                    description: "楼下占道\0摆摊".into(),
+                    ..report("order.vendor", [104.09, 30.65], None)
+                },
             ],
             None,
             t0 + 2000,
@@ -494,6 +500,11 @@ async fn intake_is_idempotent_and_finds_duplicates(store: Store) {
         mixed[1]
             .as_ref()
             .is_err_and(|e| e.to_string().contains("category"))
+    );
+    assert!(
+        mixed[3]
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("NUL"))
     );
     let second = mixed[2]
         .as_ref()
