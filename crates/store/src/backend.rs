@@ -199,6 +199,23 @@ impl Store {
 }
 
 impl Store {
+    /// Refresh the query planner's statistics where they are missing or stale; answers
+    /// whether there was anything for this database to do. SQLite gathers none by itself:
+    /// `PRAGMA optimize` analyses, sampling at most a few thousand rows of each index, every
+    /// table whose statistics are missing or whose size has changed tenfold since. On
+    /// PostgreSQL autovacuum keeps them.
+    pub async fn refresh_statistics(&self) -> Result<bool, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                // 0x10000: look at every table, not only those this connection has queried;
+                // 0x10: with the sampling limit; 0x2: analyse those that need it.
+                sqlx::query("PRAGMA optimize = 0x10012").execute(p).await?;
+                Ok(true)
+            }
+            Pool::Postgres(_) => Ok(false),
+        }
+    }
+
     /// Run one administrative statement outside a transaction (CREATE/DROP DATABASE).
     pub async fn execute_admin(&self, sql: &str) -> Result<(), StoreError> {
         with_pool!(self, p => sqlx::raw_sql(sql).execute(p).await.map(|_| ()))?;

@@ -281,6 +281,28 @@ impl Store {
             .await
     }
 
+    /// The tables the SQLite planner has statistics for (empty on PostgreSQL).
+    pub async fn debug_tables_with_statistics(&self) -> Result<Vec<String>, crate::StoreError> {
+        match &self.pool {
+            crate::backend::Pool::Sqlite(p) => {
+                let exists: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'",
+                )
+                .fetch_one(p)
+                .await?;
+                if exists == 0 {
+                    return Ok(Vec::new());
+                }
+                Ok(
+                    sqlx::query_scalar("SELECT DISTINCT tbl FROM sqlite_stat1 ORDER BY tbl")
+                        .fetch_all(p)
+                        .await?,
+                )
+            }
+            crate::backend::Pool::Postgres(_) => Ok(Vec::new()),
+        }
+    }
+
     /// Every row of a register or access table as text (PostgreSQL's row-to-text cast, bytea in hex), to
     /// search for values that must not be stored in clear.
     pub async fn debug_dump_table(&self, table: &str) -> Result<String, crate::StoreError> {

@@ -1,7 +1,7 @@
 //! Store tests for the territory, each run on SQLite and on PostgreSQL.
 
 use shezhi_domain::territory::{Level, RegionCode, RegionKind, RegionRecord, Source};
-use shezhi_store::{Store, StoreError, StoreOptions, on_both_backends};
+use shezhi_store::{Backend, Store, StoreError, StoreOptions, on_both_backends};
 
 use shezhi_store::testing::one_district as jinjiang;
 
@@ -146,11 +146,38 @@ async fn cells_are_replaced_atomically(store: Store) {
     );
 }
 
+async fn the_planner_gets_statistics(store: Store) {
+    loaded(&store).await;
+    let before = store
+        .debug_tables_with_statistics()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!before.contains(&"regions".to_string()), "{before:?}");
+    let refreshed = store
+        .refresh_statistics()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let after = store
+        .debug_tables_with_statistics()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    match store.backend() {
+        // SQLite keeps none of its own: the regions just written get them.
+        Backend::Sqlite => {
+            assert!(refreshed);
+            assert!(after.contains(&"regions".to_string()), "{after:?}");
+        }
+        // PostgreSQL's autovacuum keeps them; nothing to do.
+        Backend::Postgres => assert!(!refreshed),
+    }
+}
+
 on_both_backends!(
     migrations_apply_once,
     subtree_queries_use_code_prefixes,
     leaves_round_trip_exactly,
-    cells_are_replaced_atomically
+    cells_are_replaced_atomically,
+    the_planner_gets_statistics
 );
 
 #[tokio::test]

@@ -71,6 +71,7 @@ pub async fn run(cfg: &Config, demo: Option<&RegisterArgs>) -> Result<(), CliErr
     );
     super::workers::spawn_counter_fold(store.clone(), super::workers::FOLD_EVERY);
     super::workers::spawn_search_indexer(store.clone(), super::workers::INDEX_EVERY);
+    super::workers::spawn_statistics(store.clone(), super::workers::STATISTICS_EVERY);
     super::workers::spawn_outbox(
         store.clone(),
         state.clock.clone(),

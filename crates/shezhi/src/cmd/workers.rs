@@ -109,6 +109,33 @@ pub fn spawn_counter_fold(store: Store, every: Duration) -> tokio::task::JoinHan
     })
 }
 
+/// How often a server refreshes the query planner's statistics (SQLite keeps none of its
+/// own; see `Store::refresh_statistics`).
+pub const STATISTICS_EVERY: Duration = Duration::from_secs(3_600);
+
+/// Refresh the planner's statistics at start and every `every` after. Returns the task, for
+/// callers that stop it.
+pub fn spawn_statistics(store: Store, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let started = std::time::Instant::now();
+            match store.refresh_statistics().await {
+                Ok(true) => tracing::info!(
+                    seconds = started.elapsed().as_secs_f64(),
+                    "planner statistics refreshed"
+                ),
+                Ok(false) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "refreshing planner statistics failed; retrying at the next tick")
+                }
+            }
+        }
+    })
+}
+
 /// How often a server indexes the words of new cases (see `Store::index_case_text`); a case
 /// not yet indexed is still found, matched in memory.
 pub const INDEX_EVERY: Duration = Duration::from_secs(1);
