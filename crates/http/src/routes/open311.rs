@@ -43,8 +43,8 @@ impl<S: Send + Sync> FromRequestParts<S> for File {
             _ => {
                 let f = Fail::new(
                     StatusCode::BAD_REQUEST,
-                    "the path is not UTF-8 text",
-                    "请求地址无效（须为 UTF-8 文字）",
+                    "the path is not valid text (UTF-8, without NUL characters)",
+                    "请求地址无效（须为 UTF-8 文字，且不含空字符）",
                 );
                 Err(reply(Format::Json, StatusCode::OK, Err(f)))
             }
