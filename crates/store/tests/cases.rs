@@ -1180,6 +1180,73 @@ async fn a_failing_step_does_not_take_its_group_down(store: Store) {
     }
 }
 
+async fn a_refused_report_does_not_take_its_group_down(store: Store) {
+    let cal = setup(&store).await;
+    let t0 = monday_9();
+    // The database refuses the report event of one description, as it might refuse one
+    // report for a reason no check foresaw.
+    let refused_text = "这件诉求会被数据库拒收";
+    store
+        .debug_fail_events_noted(refused_text)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let group = [
+        report("order.vendor", [104.08, 30.65], Some("k-a")),
+        NewCase {
+            description: refused_text.into(),
+            ..report("order.vendor", [104.09, 30.65], Some("k-r"))
+        },
+        report("order.vendor", [104.10, 30.65], Some("k-b")),
+    ];
+    let answers = store
+        .intake_batch(&group, None, t0, &cal)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        matches!(&answers[1], Err(shezhi_store::StoreError::Db(_))),
+        "{:?}",
+        answers[1]
+    );
+    let stored: Vec<i64> = [&answers[0], &answers[2]]
+        .iter()
+        .map(|a| {
+            let a = a.as_ref().unwrap_or_else(|e| panic!("{e}"));
+            assert!(a.created);
+            a.id
+        })
+        .collect();
+    for id in &stored {
+        let d = store
+            .case_detail(*id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("case {id}"));
+        assert_eq!(d.events.len(), 1);
+        assert_projection_is_replay(&store, *id).await;
+    }
+    // The group sent again: the two stored are answered by their keys, nothing twice.
+    let again = store
+        .intake_batch(&group, None, t0 + 1_000, &cal)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let answered: Vec<(i64, bool)> = [&again[0], &again[2]]
+        .iter()
+        .filter_map(|a| a.as_ref().ok().map(|i| (i.id, i.created)))
+        .collect();
+    assert_eq!(answered, vec![(stored[0], false), (stored[1], false)]);
+    assert!(again[1].is_err());
+    let today = Date::from_epoch_ms_cst(t0);
+    let ind = store
+        .indicators(&CELL[..15], today, today)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ind.counts.get("intake"), Some(&2));
+    match store.verify_audit().await.unwrap_or_else(|e| panic!("{e}")) {
+        shezhi_store::access::AuditCheck::Intact { entries, .. } => assert_eq!(entries, 2),
+        broken => panic!("{broken:?}"),
+    }
+}
+
 /// Every figure the command view reads (a scope's indicators, the live counts, the figures
 /// by prefix, the daily flows).
 async fn all_figures(store: &Store, from: Date, to: Date) -> String {
@@ -1733,5 +1800,6 @@ on_both_backends!(
     pauses_stop_the_clock,
     a_group_of_steps_equals_the_steps_one_by_one,
     a_failing_step_does_not_take_its_group_down,
+    a_refused_report_does_not_take_its_group_down,
     folding_the_counter_log_changes_no_figure,
 );

@@ -152,7 +152,8 @@ pub(crate) fn check(
 
 impl Store {
     /// Take in reports, all in one transaction; one answer per report, in order. Reports that
-    /// fail their checks get their error and are not written; the rest commit together.
+    /// fail their checks get their error and are not written; the rest commit together. If
+    /// the database refuses the group before its commit, each report is written on its own.
     pub async fn intake_batch(
         &self,
         reports: &[NewCase],
@@ -193,7 +194,32 @@ impl Store {
             }
         }
         if !ready.is_empty() {
-            let written = self.write_reports(&ready, vault, now, cal).await?;
+            let written = match self.write_reports(&ready, vault, now, cal).await {
+                Ok(Ok(written)) => written,
+                // The commit itself failed: whether it took effect is unknown, so nothing is
+                // written again (a retry with its Idempotency-Key finds out).
+                Ok(Err(e)) => return Err(e),
+                Err(e) if ready.len() == 1 => return Err(e),
+                // The database refused the group before its commit (nothing of it stored):
+                // each report is written on its own, so that one report the database refuses
+                // does not take the others of its group down with it.
+                Err(e) => {
+                    tracing::warn!(error = %e, reports = ready.len(), "a group of reports failed; writing each on its own");
+                    let mut each = Vec::with_capacity(ready.len());
+                    for r in &ready {
+                        let one = self
+                            .write_reports(std::slice::from_ref(r), vault, now, cal)
+                            .await;
+                        each.push(match one {
+                            Ok(Ok(mut one)) => one.pop().unwrap_or_else(|| {
+                                Err(StoreError::Corrupt("a report without its answer".into()))
+                            }),
+                            Ok(Err(e)) | Err(e) => Err(e),
+                        });
+                    }
+                    each
+                }
+            };
             for ((i, _), intake) in ready.iter().zip(written) {
                 answers[*i] = Some(intake);
             }
@@ -234,13 +260,16 @@ impl Store {
         Ok(out)
     }
 
+    /// Write the checked reports in one transaction. The outer error: the database refused
+    /// something before the commit, and nothing was stored; the inner one: the commit itself
+    /// failed, and whether it took effect is unknown.
     async fn write_reports(
         &self,
         ready: &[(usize, Ready<'_>)],
         vault: Option<&Vault>,
         now: i64,
         cal: &WorkCalendar,
-    ) -> Result<Vec<Result<Intake, StoreError>>, StoreError> {
+    ) -> Result<Result<Vec<Result<Intake, StoreError>>, StoreError>, StoreError> {
         let today = Date::from_epoch_ms_cst(now);
         let day = today.days_since_epoch();
         with_pool!(self, p, DB => {
@@ -379,7 +408,9 @@ impl Store {
             } else {
                 out.extend(fates.iter().map(|_| None));
             }
-            tx.commit().await?;
+            if let Err(e) = tx.commit().await {
+                return Ok(Err(e.into()));
+            }
             // Reports that repeated a key: the earlier answer, or the first of this batch.
             let missing = || StoreError::Corrupt("a new report without its case".into());
             let answers = fates.into_iter().enumerate().map(|(n, fate)| match fate {
@@ -387,7 +418,7 @@ impl Store {
                 Fate::SameAs(first) => out[first].clone().map(|i| Intake { created: false, ..i }).ok_or_else(missing),
                 Fate::Earlier(a) => a,
             }).collect();
-            Ok(answers)
+            Ok(Ok(answers))
         })
     }
 
