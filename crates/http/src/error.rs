@@ -24,7 +24,7 @@ pub struct ErrorDetail {
     pub en: String,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum ApiError {
     /// A client error with its status and text.
     Client(StatusCode, ErrorText),

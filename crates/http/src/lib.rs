@@ -45,7 +45,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(routes::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            ratelimit::limit_anonymous,
+            ratelimit::limit_requests,
         ))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(TraceLayer::new_for_http())

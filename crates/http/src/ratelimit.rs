@@ -1,6 +1,7 @@
 //! Rate limits kept in memory per key (a user name, an address): at most `limit` events per
 //! window, windows sliding by halves. Time comes from the caller's clock.
 
+use shezhi_domain::access::throttle::{self, Turn, Turns};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -17,6 +18,20 @@ impl RateLimiter {
             limit,
             window_ms: window_ms.max(2),
             slots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether `key` is at its limit now (nothing is counted).
+    pub fn exhausted(&self, key: &str, now_ms: i64) -> bool {
+        let half = self.window_ms / 2;
+        let bucket = now_ms.div_euclid(half);
+        let Ok(slots) = self.slots.lock() else {
+            return false;
+        };
+        match slots.get(key) {
+            Some((b, prev, cur)) if *b == bucket => prev + cur >= self.limit,
+            Some((b, _, cur)) if *b == bucket - 1 => *cur >= self.limit,
+            _ => false,
         }
     }
 
@@ -45,41 +60,109 @@ impl RateLimiter {
     }
 }
 
-/// Middleware: requests without a session cookie or token (anonymous callers of the public
-/// endpoints) are limited per client address; health probes are exempt.
-pub async fn limit_anonymous(
+/// Sign-in turns of user names that are not accounts, kept like an account's
+/// (`shezhi_domain::access::throttle`), so that an unknown name backs off exactly as a known
+/// one and the answers never tell which names exist.
+#[derive(Debug, Default)]
+pub struct UnknownNames {
+    turns: Mutex<HashMap<String, Turns>>,
+}
+
+impl UnknownNames {
+    pub fn attempt(&self, name: &str, now_ms: i64) -> Turn {
+        let Ok(mut turns) = self.turns.lock() else {
+            return Turn::Wait { until_ms: now_ms };
+        };
+        if turns.len() > 100_000 {
+            turns.retain(|_, t| t.next_at_ms + throttle::MAX_WAIT_MS > now_ms);
+        }
+        let entry = turns.entry(name.to_string()).or_default();
+        let turn = entry.attempt(now_ms);
+        if let Turn::Go { after } = turn {
+            *entry = after;
+        }
+        turn
+    }
+}
+
+/// Whether a request presents a credential at all (checked or not).
+fn presents_credentials(parts: &axum::http::request::Parts) -> bool {
+    use axum::http::header;
+    parts.headers.contains_key(header::AUTHORIZATION)
+        || parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains(crate::auth::SESSION_COOKIE))
+}
+
+fn too_many() -> crate::ApiError {
+    crate::ApiError::new(
+        axum::http::StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "请求过于频繁，请稍后再试",
+        "too many requests; try again later",
+    )
+}
+
+/// Middleware: works out the client's address (through trusted proxies), checks the
+/// request's credential once and hands the result to the handlers' `Caller` extractor, then
+/// limits the request: an API key by its own budget, an anonymous caller (no credential, or
+/// one that does not check out) by its address. Signed-in browser sessions are not limited
+/// here. Open311 clients that send their `api_key` in a form body are counted by that key.
+/// Health probes are exempt.
+pub async fn limit_requests(
     axum::extract::State(s): axum::extract::State<crate::AppState>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    use axum::http::header;
     use axum::response::IntoResponse;
-    let path = req.uri().path();
-    let exempt = matches!(path, "/healthz" | "/readyz" | "/metrics");
-    let has_credentials = req.headers().contains_key(header::AUTHORIZATION)
-        || req
-            .headers()
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| v.contains(crate::auth::SESSION_COOKIE));
-    if !exempt && !has_credentials {
-        let ip = req
-            .extensions()
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_else(|| "unknown".into());
-        if !s.limits.anonymous_address.allow(&ip, s.clock.now_ms()) {
-            return crate::ApiError::new(
-                axum::http::StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "请求过于频繁，请稍后再试",
-                "too many requests; try again later",
-            )
-            .into_response();
+    let (mut parts, body) = req.into_parts();
+    let ip = crate::auth::client_address(&parts, &s.trusted_proxies);
+    parts.extensions.insert(crate::auth::ClientIp(ip.clone()));
+    let mut body = axum::body::Body::new(body);
+    let mut key: Option<i64> = None;
+    let mut signed_in = false;
+    if presents_credentials(&parts) {
+        let resolved = crate::auth::resolve_caller(&parts, &s).await;
+        if let Ok(c) = &resolved {
+            signed_in = c.user.is_some();
+            key = c.token_id;
         }
+        parts.extensions.insert(crate::auth::Resolved(resolved));
+    } else if crate::routes::open311::takes_form_key(&parts) {
+        let bytes = match axum::body::to_bytes(body, crate::BODY_LIMIT).await {
+            Ok(b) => b,
+            Err(_) => {
+                return crate::ApiError::new(
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    "请求体过大",
+                    "the request body is too large",
+                )
+                .into_response();
+            }
+        };
+        key = crate::routes::open311::form_key(&s, parts.uri.query(), &bytes).await;
+        body = axum::body::Body::from(bytes);
     }
-    next.run(req).await
+    let now = s.clock.now_ms();
+    let path = parts.uri.path();
+    let exempt = matches!(path, "/healthz" | "/readyz" | "/metrics");
+    let allowed = match key {
+        Some(id) => s.limits.api_key.allow(&id.to_string(), now),
+        None if signed_in || exempt => true,
+        None => s
+            .limits
+            .anonymous_address
+            .allow(ip.as_deref().unwrap_or("unknown"), now),
+    };
+    if !allowed {
+        return too_many().into_response();
+    }
+    next.run(axum::extract::Request::from_parts(parts, body))
+        .await
 }
 
 #[cfg(test)]

@@ -16,6 +16,10 @@ pub struct AppState {
     pub vault: Option<Arc<Vault>>,
     pub clock: Arc<dyn Clock>,
     pub limits: Arc<Limits>,
+    /// The token a metrics scraper must send; None serves `/metrics` to loopback only.
+    pub metrics_token: Option<String>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<crate::auth::TrustedProxies>,
     /// Mark cookies `Secure` (when served over HTTPS, directly or behind a proxy).
     pub secure_cookies: bool,
     /// Working days, holidays and make-up days the case clocks run on.
@@ -35,6 +39,14 @@ pub struct Limits {
     pub sign_in_address: crate::ratelimit::RateLimiter,
     /// Requests without credentials per client address.
     pub anonymous_address: crate::ratelimit::RateLimiter,
+    /// Requests per API key (integrations, Open311 clients), whatever their address.
+    pub api_key: crate::ratelimit::RateLimiter,
+    /// Sign-in turns of names that are not accounts (they back off like accounts).
+    pub unknown_names: crate::ratelimit::UnknownNames,
+    /// Failed tracking attempts (a wrong phone ending) per case number.
+    pub track_failures: crate::ratelimit::RateLimiter,
+    /// Searches by a full identity number or phone per user.
+    pub full_number_search: crate::ratelimit::RateLimiter,
 }
 
 impl Default for Limits {
@@ -43,6 +55,10 @@ impl Default for Limits {
             sign_in_user: crate::ratelimit::RateLimiter::new(10, 60_000),
             sign_in_address: crate::ratelimit::RateLimiter::new(30, 60_000),
             anonymous_address: crate::ratelimit::RateLimiter::new(600, 60_000),
+            api_key: crate::ratelimit::RateLimiter::new(1_200, 60_000),
+            unknown_names: crate::ratelimit::UnknownNames::default(),
+            track_failures: crate::ratelimit::RateLimiter::new(10, 3_600_000),
+            full_number_search: crate::ratelimit::RateLimiter::new(30, 3_600_000),
         }
     }
 }
@@ -69,6 +85,8 @@ impl AppState {
             vault: None,
             clock: Arc::new(SystemClock),
             limits: Arc::new(Limits::default()),
+            metrics_token: None,
+            trusted_proxies: Arc::new(crate::auth::TrustedProxies::default()),
             secure_cookies: false,
             calendar: Arc::new(WorkCalendar::china()),
             intake: None,
@@ -130,6 +148,11 @@ impl AppState {
 
     pub fn with_limits(mut self, l: Limits) -> AppState {
         self.limits = Arc::new(l);
+        self
+    }
+
+    pub fn with_trusted_proxies(mut self, t: crate::auth::TrustedProxies) -> AppState {
+        self.trusted_proxies = Arc::new(t);
         self
     }
 

@@ -23,8 +23,10 @@ fn vault() -> Arc<Vault> {
     Arc::new(Vault::new(&DataKey::from_bytes([9; 32])))
 }
 
-/// The router over a store with one community's register, and the plain numbers generated.
-async fn app(store: &Store, with_key: bool) -> (axum::Router, Vec<String>) {
+/// The router over a store with one community's register, and the plain numbers generated,
+/// as a street worker and as the community's own staff (who may see numbers in
+/// clear and so search by them).
+async fn apps(store: &Store, with_key: bool) -> (axum::Router, axum::Router, Vec<String>) {
     let st = state(store).await;
     let scope = RegionCode::parse(COMMUNITY).unwrap_or_else(|e| panic!("{e}"));
     let plans = store
@@ -62,7 +64,22 @@ async fn app(store: &Store, with_key: bool) -> (axum::Router, Vec<String>) {
         None,
     )
     .await;
-    (with_token(router(st), &token), secrets)
+    let community = token_for(
+        store,
+        "community",
+        vec![Binding {
+            role: Role::CommunityStaff,
+            scope: RegionCode::parse(COMMUNITY).ok(),
+            unit: None,
+        }],
+        None,
+    )
+    .await;
+    (
+        with_token(router(st.clone()), &token),
+        with_token(router(st), &community),
+        secrets,
+    )
 }
 
 fn assert_no_secret(body: &Value, secrets: &[String]) {
@@ -77,7 +94,7 @@ fn assert_no_secret(body: &Value, secrets: &[String]) {
 }
 
 async fn lists_details_and_counts_are_masked(store: Store) {
-    let (app, secrets) = app(&store, true).await;
+    let (app, community, secrets) = apps(&store, true).await;
     let mut bodies = Vec::new();
     let (status, page) = get(
         &app,
@@ -90,7 +107,7 @@ async fn lists_details_and_counts_are_masked(store: Store) {
     for r in &items {
         if let Some(m) = r["id_number_masked"].as_str() {
             assert_eq!(m.len(), 18);
-            assert_eq!(&m[4..14], "**********");
+            assert_eq!(&m[2..17], "***************");
         }
         if let Some(m) = r["phone_masked"].as_str() {
             assert_eq!(&m[3..7], "****");
@@ -166,17 +183,18 @@ async fn lists_details_and_counts_are_masked(store: Store) {
     }
     bodies.push(counts);
 
-    // Search by a full number finds the person without ever echoing the number.
+    // Search by a full number finds the person without ever echoing the number, for those
+    // who may see numbers in clear; the street worker may not, and learns nothing.
     let secret = secrets
         .iter()
         .find(|s| s.len() == 18)
         .cloned()
         .unwrap_or_default();
-    let (status, found) = get(
-        &app,
-        &format!("/api/v1/residents/search?scope={COMMUNITY}&q={secret}"),
-    )
-    .await;
+    let by_number = format!("/api/v1/residents/search?scope={COMMUNITY}&q={secret}");
+    let (status, refused) = get(&app, &by_number).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert_error(&refused, "forbidden");
+    let (status, found) = get(&community, &by_number).await;
     assert_eq!(status, StatusCode::OK, "{found}");
     assert_eq!(found["items"].as_array().map(Vec::len), Some(1));
     let masked = found["items"][0]["id_number_masked"]
@@ -186,7 +204,7 @@ async fn lists_details_and_counts_are_masked(store: Store) {
     let (_, by_mask) = get(
         &app,
         &format!(
-            "/api/v1/residents/search?scope={COMMUNITY}&q={}",
+            "/api/v1/residents/search?scope={COMMUNITY}&q={}&limit=500",
             masked.replace('*', "%2A")
         ),
     )
@@ -212,13 +230,19 @@ async fn lists_details_and_counts_are_masked(store: Store) {
         v.iter()
             .all(|r| r["name"].as_str().is_some_and(|n| n.starts_with(&name)))
     }));
-    // Outside the scope nothing is found.
+    // Outside the scope nothing is found, and the community's staff may not search there.
     let (_, elsewhere) = get(
         &app,
-        &format!("/api/v1/residents/search?scope=510104018002&q={secret}"),
+        &format!("/api/v1/residents/search?scope=510104018002&q=%E5%BC%A0"),
     )
     .await;
     assert_eq!(elsewhere["items"].as_array().map(Vec::len), Some(0));
+    let (status, _) = get(
+        &community,
+        &format!("/api/v1/residents/search?scope=510104018002&q={secret}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     bodies.extend([found, by_mask, by_name, elsewhere]);
     for b in &bodies {
         assert_no_secret(b, &secrets);
@@ -226,7 +250,19 @@ async fn lists_details_and_counts_are_masked(store: Store) {
 }
 
 async fn bad_input_gets_clear_errors(store: Store) {
-    let (app, secrets) = app(&store, false).await;
+    let (app, community, secrets) = apps(&store, false).await;
+    let full_number = format!(
+        "/api/v1/residents/search?scope={COMMUNITY}&q={}",
+        secrets
+            .iter()
+            .find(|s| s.len() == 18)
+            .cloned()
+            .unwrap_or_default()
+    );
+    // Without a data key a full number cannot be looked up, for those who may search by one.
+    let (got, body) = get(&community, &full_number).await;
+    assert_eq!(got, StatusCode::CONFLICT, "{body}");
+    assert_error(&body, "data_key_missing");
     let cases = [
         (
             format!("/api/v1/regions/{COMMUNITY}/residents?limit=0"),
@@ -283,18 +319,7 @@ async fn bad_input_gets_clear_errors(store: Store) {
             StatusCode::BAD_REQUEST,
             "invalid_search",
         ),
-        (
-            format!(
-                "/api/v1/residents/search?scope={COMMUNITY}&q={}",
-                secrets
-                    .iter()
-                    .find(|s| s.len() == 18)
-                    .cloned()
-                    .unwrap_or_default()
-            ),
-            StatusCode::CONFLICT,
-            "data_key_missing",
-        ),
+        (full_number, StatusCode::FORBIDDEN, "forbidden"),
     ];
     for (uri, status, code) in cases {
         let (got, body) = get(&app, &uri).await;

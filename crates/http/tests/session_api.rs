@@ -177,7 +177,7 @@ async fn sign_in_sets_a_safe_cookie_and_csrf_guards_changes(store: Store) {
     );
 }
 
-async fn failures_are_refused_then_lock_the_account(store: Store) {
+async fn failures_are_refused_then_back_off(store: Store) {
     let app = app(&store).await;
     let (status, _, body) = call(&app, sign_in("nobody", PASSWORD)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -186,10 +186,10 @@ async fn failures_are_refused_then_lock_the_account(store: Store) {
         let (status, _, body) = call(&app, sign_in("wangge", "wrong-password-1")).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     }
-    // Now even the right password is refused until the lock expires.
+    // Now even the right password waits until the back-off has passed.
     let (status, _, body) = call(&app, sign_in("wangge", PASSWORD)).await;
-    assert_eq!(status, StatusCode::LOCKED, "{body}");
-    assert_error(&body, "account_locked");
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_error(&body, "sign_in_wait");
     let bad = Request::post("/api/v1/session")
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from("{\"username\": 5"))
@@ -201,5 +201,5 @@ async fn failures_are_refused_then_lock_the_account(store: Store) {
 
 on_both_backends!(
     sign_in_sets_a_safe_cookie_and_csrf_guards_changes,
-    failures_are_refused_then_lock_the_account
+    failures_are_refused_then_back_off
 );

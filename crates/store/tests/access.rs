@@ -136,26 +136,121 @@ async fn users_bindings_sessions_and_tokens(store: Store) {
         None
     );
 
-    // Failures lock the account after the limit.
-    for i in 1..5 {
-        assert_eq!(
-            store
-                .record_login_failure(id, NOW, 5, 60_000)
-                .await
-                .unwrap_or_else(|e| panic!("{e}")),
-            i
-        );
+    // Revoking a token ends it at once, and only once.
+    let token_id = store
+        .api_tokens_of(id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))[0]
+        .id;
+    assert!(
+        store
+            .revoke_api_token(token_id, &note("revoke"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    );
+    assert!(
+        !store
+            .revoke_api_token(token_id, &note("revoke"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    );
+    assert_eq!(store.api_token_user(&t, NOW).await.ok().flatten(), None);
+
+    // Ending a user's sessions ends every one of them; disabling a user ends them too and
+    // stops every token.
+    for (i, at) in [(1_u8, NOW), (2, NOW + 1)] {
+        store
+            .create_session(&[i; 32], id, "csrf", at, NOW + 60_000, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
     }
+    assert_eq!(
+        store
+            .end_sessions(id, &note("end"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        2
+    );
+    assert!(store.session(&[1; 32], NOW).await.ok().flatten().is_none());
+    let t2 = secret_hash("another-api-token");
     store
-        .record_login_failure(id, NOW, 5, 60_000)
+        .create_api_token(id, "second", &t2, &note("api_token_created"), None)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let u = store
-        .user_by_username("wang")
+    store
+        .create_session(&[3; 32], id, "csrf", NOW, NOW + 60_000, None)
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!());
-    assert_eq!(u.locked_until_ms, NOW + 60_000);
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .set_user_active(id, false, &note("disable"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(store.session(&[3; 32], NOW).await.ok().flatten().is_none());
+    assert_eq!(store.api_token_user(&t2, NOW).await.ok().flatten(), None);
+    store
+        .set_user_active(id, true, &note("enable"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        store.api_token_user(&t2, NOW).await.ok().flatten(),
+        Some(id)
+    );
+}
+
+/// Sign-in attempts are counted before their passwords are checked: of many sent at the
+/// same moment only the free ones are heard, whatever the interleaving, and a success
+/// starts the count again.
+async fn parallel_sign_in_attempts_are_counted_one_by_one(store: Store) {
+    use shezhi_domain::access::throttle::{FREE_FAILURES, Turn};
+    let id = store
+        .create_user(&new_user("li", "!"), &note("user_created"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let turns = futures_join(&store, id, 12).await;
+    let heard = turns
+        .iter()
+        .filter(|t| matches!(t, Turn::Go { .. }))
+        .count();
+    assert_eq!(heard, FREE_FAILURES as usize + 1, "{turns:?}");
+    assert!(turns.iter().all(
+        |t| matches!(t, Turn::Wait { until_ms } if *until_ms == NOW + 1_000)
+            || matches!(t, Turn::Go { .. })
+    ));
+    // After the wait one more is heard, then the wait doubles.
+    let t = store
+        .take_sign_in_turn(id, NOW + 1_000)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(t, Turn::Go { after } if after.next_at_ms == NOW + 3_000));
+    store
+        .record_login_success(id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let t = store
+        .take_sign_in_turn(id, NOW + 1_001)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(t, Turn::Go { after } if after.failures == 1));
+}
+
+async fn futures_join(
+    store: &Store,
+    id: i64,
+    n: usize,
+) -> Vec<shezhi_domain::access::throttle::Turn> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let store = store.clone();
+        tasks.spawn(async move { store.take_sign_in_turn(id, NOW).await });
+    }
+    let mut out = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        out.push(
+            r.unwrap_or_else(|e| panic!("{e}"))
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+    }
+    out
 }
 
 async fn a_tampered_audit_row_is_found(store: Store) {
@@ -215,6 +310,7 @@ async fn a_user_and_its_audit_entry_commit_together(store: Store) {
 
 on_both_backends!(
     users_bindings_sessions_and_tokens,
+    parallel_sign_in_attempts_are_counted_one_by_one,
     a_tampered_audit_row_is_found,
     a_user_and_its_audit_entry_commit_together
 );

@@ -5,6 +5,7 @@
 //! be filtered to, so that lists are filtered in SQL rather than after loading.
 
 pub mod password;
+pub mod throttle;
 
 use crate::territory::RegionCode;
 
@@ -31,6 +32,9 @@ crate::labelled_enum! {
         EditRegister = ("edit_register", "维护人口房屋"),
         /// See an identity number or phone in clear (every time audited).
         UnmaskPersonal = ("unmask_personal", "查看完整个人信息"),
+        /// Find a person by a full identity number or phone (every time audited: a match
+        /// confirms the number as surely as showing it).
+        SearchFullNumber = ("search_full_number", "按完整证件号码或手机号查找"),
         /// Users, role bindings and handling units.
         ManageUsers = ("manage_users", "管理用户"),
         /// The audit trail.
@@ -62,7 +66,7 @@ impl Role {
         match action {
             ViewRegister => matches!(self, GridWorker | CommunityStaff | StreetStaff | Command),
             EditRegister => matches!(self, GridWorker | CommunityStaff),
-            UnmaskPersonal => matches!(self, GridWorker | CommunityStaff),
+            UnmaskPersonal | SearchFullNumber => matches!(self, GridWorker | CommunityStaff),
             ManageUsers => matches!(self, Admin),
             ViewAudit => matches!(self, Admin | Command),
             ViewCases | ReportCase => {

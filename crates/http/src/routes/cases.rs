@@ -494,7 +494,8 @@ pub struct Tracking {
 /// Follow a case by its number (reporters without an account).
 #[utoipa::path(get, path = "/api/v1/track/{number}", tag = "cases",
     params(("number" = String, Path, description = "Case number, e.g. SQ2026112300001"), TrackQuery),
-    responses((status = 200, body = Tracking), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Tracking), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+        (status = 429, description = "Too many failed look-ups of this number (`tracking_paused`)", body = crate::error::ErrorBody)))]
 pub async fn track(
     State(s): State<AppState>,
     ApiPath(number): ApiPath<String>,
@@ -508,20 +509,31 @@ pub async fn track(
             "no case with this number and phone",
         )
     };
-    let id = s
-        .store
-        .case_id_by_number(number.trim())
-        .await?
-        .ok_or_else(missing)?;
-    let d = s.store.case_detail(id).await?.ok_or_else(missing)?;
-    let last4 = q.phone_last4.unwrap_or_default();
-    let matches = d
-        .contact_masked
-        .as_deref()
-        .is_some_and(|m| last4.len() == 4 && m.ends_with(&last4));
-    if !matches {
-        return Err(missing());
+    // Wrong guesses are counted per case number, whoever sends them: past the budget the
+    // number answers nothing for a while, even to the right phone ending.
+    let number = number.trim();
+    let now = s.clock.now_ms();
+    if s.limits.track_failures.exhausted(number, now) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "tracking_paused",
+            "该编号查询失败次数过多，请一小时后再试，或拨打热线查询",
+            "too many failed look-ups of this case number; try again in an hour or call the hotline",
+        ));
     }
+    let last4 = q.phone_last4.unwrap_or_default();
+    let found = match s.store.case_id_by_number(number).await? {
+        Some(id) => s.store.case_detail(id).await?,
+        None => None,
+    };
+    let Some(d) = found.filter(|d| {
+        d.contact_masked
+            .as_deref()
+            .is_some_and(|m| last4.len() == 4 && m.ends_with(&last4))
+    }) else {
+        s.limits.track_failures.allow(number, now);
+        return Err(missing());
+    };
     Ok(Json(Tracking {
         number: d.case.number,
         title: d.case.title,

@@ -43,9 +43,39 @@ pub async fn readyz(State(s): State<AppState>) -> Result<Json<Readiness>, ApiErr
     }))
 }
 
-/// Prometheus metrics in the text exposition format.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
-pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+/// Prometheus metrics in the text exposition format. They tell request rates, queue depths
+/// and timings that an outsider should not see: with a metrics token configured the scraper
+/// sends it as `Authorization: Bearer …`; without one only this machine (loopback) is
+/// answered.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, content_type = "text/plain", body = String), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn metrics(
+    State(s): State<AppState>,
+    req: axum::extract::Request,
+) -> Result<impl IntoResponse, ApiError> {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+    let allowed = match &s.metrics_token {
+        Some(token) => req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|sent| {
+                shezhi_domain::access::secret_hash(sent.trim())
+                    == shezhi_domain::access::secret_hash(token)
+            }),
+        None => peer.is_some_and(|p| p.0.ip().is_loopback()),
+    };
+    if !allowed {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "metrics_forbidden",
+            "指标仅对本机或持有指标令牌的采集端开放",
+            "metrics are served only to this machine or to a scraper holding the metrics token",
+        ));
+    }
     let body = s.metrics.as_ref().map(|m| m.render()).unwrap_or_default();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body))
 }

@@ -52,6 +52,25 @@ impl<S: Send + Sync> FromRequestParts<S> for File {
     }
 }
 
+/// Whether a request may carry an Open311 `api_key` (a POST under `/open311/v2/`), which
+/// the rate limiter then reads to count the request by its key rather than its address.
+pub(crate) fn takes_form_key(parts: &Parts) -> bool {
+    parts.method == axum::http::Method::POST && parts.uri.path().starts_with("/open311/v2/")
+}
+
+/// The API token (its id) that an Open311 request's `api_key`, in its query string or form
+/// body, names, when it is valid now.
+pub(crate) async fn form_key(s: &AppState, query: Option<&str>, body: &[u8]) -> Option<i64> {
+    let mut pairs = wire::form_pairs(query.unwrap_or_default().as_bytes());
+    pairs.extend(wire::form_pairs(body));
+    let key = Params::new(pairs).ok()?.get("api_key")?.to_string();
+    let hash = shezhi_domain::access::secret_hash(&key);
+    match s.store.api_token(&hash, s.clock.now_ms()).await {
+        Ok(found) => found.map(|(token, _)| token),
+        Err(_) => None,
+    }
+}
+
 /// Most requests one list answers (per the spec).
 const MAX_RESULTS: usize = 1000;
 

@@ -3,7 +3,7 @@
 //! and live counts per region.
 
 use super::parse_code;
-use crate::auth::Caller;
+use crate::auth::{Caller, forbidden};
 use crate::dto::{HouseholdPage, RegionCounts, ResidentList, ResidentPage};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::{ApiError, AppState};
@@ -13,6 +13,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use shezhi_domain::access::Action;
 use shezhi_domain::people::{Date, KeyTag};
+use shezhi_store::access::AuditNote;
 use shezhi_store::register::{HouseholdDetail, ResidentDetail, Search};
 
 pub fn router() -> Router<AppState> {
@@ -27,6 +28,8 @@ pub fn router() -> Router<AppState> {
 
 /// What the register's read endpoints need.
 pub const VIEW: Action = Action::ViewRegister;
+/// What a search by a full identity number or phone needs beside `VIEW`.
+pub const FULL_SEARCH: Action = Action::SearchFullNumber;
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 500;
@@ -179,12 +182,14 @@ pub async fn household(
     caller.require_signed_in()?;
     let id = record_id(&id, "户", "household")?;
     // Out of reach answers exactly like missing: existence itself is not for others to know.
-    let h = s.store.household(id).await?.filter(|h| {
-        caller.may(VIEW, &h.household.cell_code)
-            || caller
-                .resident_id()
-                .is_some_and(|me| h.members.iter().any(|m| m.id == me))
-    });
+    let h = match s.store.household(id).await? {
+        Some(h) if caller.may(VIEW, &h.household.cell_code) => Some(h),
+        Some(h) => caller
+            .resident_id()
+            .filter(|me| h.members.iter().any(|m| m.id == *me))
+            .map(|me| as_member_sees(h, me)),
+        None => None,
+    };
     h.map(Json).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -193,6 +198,26 @@ pub async fn household(
             format!("household {id} not found"),
         )
     })
+}
+
+/// A household as one of its members sees it: their own record whole; of the others only
+/// who they are (name, relation, sex, birth date, status), without key-population tags or
+/// masked numbers, since each of those records answers 404 to the member; of the history only
+/// what concerns the household itself or the member, with staff named only as staff.
+fn as_member_sees(mut h: HouseholdDetail, me: i64) -> HouseholdDetail {
+    for m in h.members.iter_mut().filter(|m| m.id != me) {
+        m.tags.clear();
+        m.id_number_masked = None;
+        m.phone_masked = None;
+    }
+    h.history.retain(|e| match e.resident_id {
+        Some(r) => r == me,
+        None => !e.kind.contains("tag"),
+    });
+    for e in &mut h.history {
+        e.actor = "staff".into();
+    }
+    h
 }
 
 /// A resident with their key-population tags (in force and closed) and history.
@@ -206,10 +231,21 @@ pub async fn resident(
 ) -> Result<Json<ResidentDetail>, ApiError> {
     caller.require_signed_in()?;
     let id = record_id(&id, "人员", "resident")?;
-    let r =
-        s.store.resident(id).await?.filter(|r| {
-            caller.may(VIEW, &r.resident.cell_code) || caller.resident_id() == Some(id)
-        });
+    let r = match s.store.resident(id).await? {
+        Some(r) if caller.may(VIEW, &r.resident.cell_code) => Some(r),
+        // The resident's own record: staff appear as staff, not by their user ids.
+        Some(mut r) if caller.resident_id() == Some(id) => {
+            for e in &mut r.history {
+                e.actor = "staff".into();
+            }
+            for t in &mut r.tags {
+                t.set_by = "staff".into();
+                t.cleared_by = t.cleared_by.as_ref().map(|_| "staff".into());
+            }
+            Some(r)
+        }
+        _ => None,
+    };
     r.map(Json).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -226,7 +262,7 @@ pub struct SearchQuery {
     /// Region to search in (the caller's territory).
     #[param(example = "510104018001")]
     scope: Option<String>,
-    /// A name or its start, a full or masked identity number (`5101**********1234`), or a
+    /// A name or its start, a full or masked identity number (`51***************4`), or a
     /// full or masked phone (`138****1234`).
     q: Option<String>,
     /// At most this many results, 1 to 500 (default 50).
@@ -234,9 +270,13 @@ pub struct SearchQuery {
 }
 
 /// Find residents of a region by name, identity number or phone. Full numbers are matched by
-/// keyed hash and never stored or returned in clear.
+/// keyed hash and never stored or returned in clear; a search by a full number needs
+/// `search_full_number` as well (the roles that may reveal numbers), is limited per user and
+/// is audited like a reveal.
 #[utoipa::path(get, path = "/api/v1/residents/search", tag = "register", params(SearchQuery),
-    responses((status = 200, body = ResidentList), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+    responses((status = 200, body = ResidentList), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+        (status = 429, description = "The caller's budget of searches by full number is spent (`search_budget_spent`)", body = crate::error::ErrorBody),
         (status = 409, description = "A full number was given but no data key is configured", body = crate::error::ErrorBody)))]
 pub async fn search(
     State(s): State<AppState>,
@@ -264,9 +304,62 @@ pub async fn search(
             "give a name (or its start), an identity number or a phone (full or masked), at most 40 characters",
         )
     })?;
+    let full = match &search {
+        Search::IdNumber(_) => Some("id_number"),
+        Search::Phone(_) => Some("phone"),
+        _ => None,
+    };
+    let Some(field) = full else {
+        let items = s
+            .store
+            .search_residents(&scopes, &search, s.vault.as_deref(), limit)
+            .await?;
+        return Ok(Json(ResidentList { items }));
+    };
+    // A match on a full number confirms it as surely as showing it: only those who may see
+    // numbers in clear may search by them, within a budget, and every search is audited
+    // (with the number masked) before anything is answered.
+    caller.require_in(FULL_SEARCH, &scope)?;
+    let scopes: Vec<_> = scopes
+        .into_iter()
+        .filter(|c| caller.grants.can(FULL_SEARCH, c))
+        .collect();
+    if scopes.is_empty() {
+        return Err(forbidden(FULL_SEARCH));
+    }
+    let user = caller.user.as_ref().map_or(0, |u| u.id);
+    let now = s.clock.now_ms();
+    if !s.limits.full_number_search.allow(&user.to_string(), now) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "search_budget_spent",
+            "按完整号码查找的次数已达上限，请一小时后再试",
+            "you have used up your searches by full number for now; try again in an hour",
+        ));
+    }
     let items = s
         .store
         .search_residents(&scopes, &search, s.vault.as_deref(), limit)
+        .await?;
+    let masked = match &search {
+        Search::IdNumber(id) => id.masked(),
+        Search::Phone(p) => p.masked(),
+        _ => String::new(),
+    };
+    s.store
+        .audit(&AuditNote {
+            at_ms: now,
+            actor: caller.actor(),
+            action: "personal.searched".into(),
+            target: format!("region:{}", scope.as_str()),
+            region_code: Some(scope.as_str().to_string()),
+            ip: caller.ip.clone(),
+            detail: serde_json::json!({
+                "field": field,
+                "number_masked": masked,
+                "found": items.iter().map(|r| r.id).collect::<Vec<_>>(),
+            }),
+        })
         .await?;
     Ok(Json(ResidentList { items }))
 }

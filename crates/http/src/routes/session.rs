@@ -1,15 +1,18 @@
 //! Signing in and out. A successful sign-in sets the session cookie (HttpOnly,
 //! SameSite=Strict) and returns the CSRF token the page must send back on every change.
-//! Failures are counted: five in a row lock the account for fifteen minutes, and sign-in
-//! attempts are rate-limited per user name and per address.
+//! Every attempt is counted before the password is checked, and failures in a row back off
+//! (`shezhi_domain::access::throttle`) rather than lock the account; unknown user names back
+//! off alike, so the answers never tell whether an account exists. Attempts are also
+//! rate-limited per user name and per address.
 
 use crate::auth::{Caller, ClientIp, SESSION_COOKIE};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiQuery};
 use crate::{ApiError, AppState};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use shezhi_domain::access::throttle::Turn;
 use shezhi_domain::access::{password, secret_hash};
 use shezhi_store::access::AuditNote;
 
@@ -19,9 +22,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/me", get(me))
 }
 
-/// Failed sign-ins in a row before the account locks, and for how long.
-pub const LOCK_AFTER: i32 = 5;
-pub const LOCK_MS: i64 = 15 * 60 * 1000;
 pub const SESSION_MS: i64 = 12 * 3600 * 1000;
 
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
@@ -93,8 +93,7 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2hlemhpLWR1bW15LXNhbHQ
     description = "**Access:** public (rate-limited per user name and address).",
     responses((status = 200, body = SessionInfo, description = "Signed in; the `shezhi_session` cookie is set"),
         (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
-        (status = 423, description = "Account locked after repeated failures", body = crate::error::ErrorBody),
-        (status = 429, body = crate::error::ErrorBody)))]
+        (status = 429, description = "Too many attempts, or failures in a row: wait before the next (`sign_in_wait`); the same for every user name", body = crate::error::ErrorBody)))]
 pub async fn sign_in(
     State(s): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -110,7 +109,25 @@ pub async fn sign_in(
     {
         return Err(too_many());
     }
-    let user = s.store.user_by_username(&body.username).await?;
+    let user = s
+        .store
+        .user_by_username(&body.username)
+        .await?
+        .filter(|u| u.status == "active");
+    // Counted before the password is checked: parallel guesses are counted one by one.
+    let turn = match &user {
+        Some(u) => s.store.take_sign_in_turn(u.id, now).await?,
+        None => s.limits.unknown_names.attempt(&body.username, now),
+    };
+    if let Turn::Wait { until_ms } = turn {
+        let seconds = (until_ms - now + 999) / 1000;
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "sign_in_wait",
+            format!("登录失败次数过多，请 {seconds} 秒后再试"),
+            format!("too many failed sign-ins; try again in {seconds} seconds"),
+        ));
+    }
     let stored = user
         .as_ref()
         .map_or(DUMMY_HASH.to_string(), |u| u.password_hash.clone());
@@ -130,23 +147,11 @@ pub async fn sign_in(
     let Some(user) = user else {
         return Err(invalid_credentials());
     };
-    if user.status != "active" {
-        return Err(invalid_credentials());
-    }
-    if user.locked_until_ms > now {
-        let minutes = (user.locked_until_ms - now + 59_999) / 60_000;
-        return Err(ApiError::new(
-            StatusCode::LOCKED,
-            "account_locked",
-            format!("连续登录失败次数过多，账户已锁定，请 {minutes} 分钟后再试"),
-            format!("too many failed sign-ins; the account is locked for {minutes} more minutes"),
-        ));
-    }
     if !ok {
-        let failures = s
-            .store
-            .record_login_failure(user.id, now, LOCK_AFTER, LOCK_MS)
-            .await?;
+        let failures = match turn {
+            Turn::Go { after } => after.failures,
+            Turn::Wait { .. } => 0,
+        };
         s.store
             .audit(&note(
                 "sign_in_failed",
@@ -210,24 +215,45 @@ fn views(bindings: Vec<shezhi_domain::access::Binding>) -> Vec<BindingView> {
         .collect()
 }
 
-/// Sign out: ends the session and clears the cookie. Needs the CSRF token.
-#[utoipa::path(delete, path = "/api/v1/session", tag = "access",
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SignOutQuery {
+    /// `true` ends every session of the user (on every device), not only this one.
+    everywhere: Option<bool>,
+}
+
+/// Sign out: ends the session (or, with `everywhere=true`, every session of the user) and
+/// clears the cookie. Needs the CSRF token. Audited.
+#[utoipa::path(delete, path = "/api/v1/session", tag = "access", params(SignOutQuery),
     description = "**Access:** a signed-in browser session (with `X-CSRF-Token`).",
-    responses((status = 204), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 204), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody)))]
 pub async fn sign_out(
     State(s): State<AppState>,
     caller: Caller,
+    ApiQuery(q): ApiQuery<SignOutQuery>,
     headers: HeaderMap,
 ) -> Result<(StatusCode, HeaderMap), ApiError> {
-    if caller.user.is_none() {
+    let Some(user) = &caller.user else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthenticated",
             "请先登录",
             "sign in first",
         ));
-    }
-    if let Some(token) = headers
+    };
+    let note = AuditNote {
+        at_ms: s.clock.now_ms(),
+        actor: caller.actor(),
+        action: "sign_out".into(),
+        target: format!("user:{}", user.id),
+        region_code: None,
+        ip: caller.ip.clone(),
+        detail: serde_json::json!({}),
+    };
+    if q.everywhere == Some(true) {
+        s.store.end_sessions(user.id, &note).await?;
+    } else if let Some(token) = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -237,6 +263,7 @@ pub async fn sign_out(
         .map(|(_, v)| v.to_string())
     {
         s.store.delete_session(&secret_hash(&token)).await?;
+        s.store.audit(&note).await?;
     }
     let mut out = HeaderMap::new();
     out.insert(

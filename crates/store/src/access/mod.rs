@@ -5,4 +5,4 @@ pub mod audit;
 mod users;
 
 pub use audit::{AuditCheck, AuditNote};
-pub use users::{HandlingUnit, NewUser, SessionRecord, UserRecord};
+pub use users::{ApiTokenRecord, HandlingUnit, NewUser, SessionRecord, UserRecord};

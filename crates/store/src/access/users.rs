@@ -5,6 +5,7 @@
 use super::audit::{AuditNote, audit_append};
 use crate::StoreError;
 use crate::backend::{Store, with_pool};
+use shezhi_domain::access::throttle::{Turn, Turns};
 use shezhi_domain::access::{Binding, Role};
 use shezhi_domain::territory::RegionCode;
 use sqlx::Row;
@@ -40,6 +41,18 @@ pub struct HandlingUnit {
     pub name: String,
     pub kind: String,
     pub region_code: String,
+}
+
+/// An API token as stored (its secret is never kept, only its hash).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApiTokenRecord {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub created_at_ms: i64,
+    pub expires_at_ms: Option<i64>,
+    pub revoked_at_ms: Option<i64>,
 }
 
 /// A live browser session.
@@ -158,28 +171,64 @@ impl Store {
         })
     }
 
-    /// Count a failed sign-in; after `lock_after` failures in a row the account is locked
-    /// until `now + lock_ms`. Returns the failures so far.
-    pub async fn record_login_failure(
-        &self,
-        user_id: i64,
-        now_ms: i64,
-        lock_after: i32,
-        lock_ms: i64,
-    ) -> Result<i32, StoreError> {
-        with_pool!(self, p => {
-            let n: i32 = sqlx::query("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins")
-                .bind(user_id).fetch_one(p).await?.try_get(0)?;
-            if n >= lock_after {
-                sqlx::query("UPDATE users SET locked_until_ms = $1, failed_logins = 0 WHERE id = $2")
-                    .bind(now_ms + lock_ms).bind(user_id).execute(p).await?;
+    /// Count a sign-in attempt for `user_id` before its password is checked, or say how long
+    /// it must wait (the back-off of `shezhi_domain::access::throttle`). The count and the
+    /// next turn are written with a compare-and-set on the row as read, so parallel attempts
+    /// are counted one by one and none slips past the wait.
+    pub async fn take_sign_in_turn(&self, user_id: i64, now_ms: i64) -> Result<Turn, StoreError> {
+        loop {
+            let row: Option<(i32, i64)> = with_pool!(self, p => {
+                sqlx::query("SELECT failed_logins, locked_until_ms FROM users WHERE id = $1")
+                    .bind(user_id)
+                    .fetch_optional(p)
+                    .await?
+                    .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
+                    .transpose()?
+            });
+            let Some((failures, next_at_ms)) = row else {
+                return Err(StoreError::not_found(
+                    "user_not_found",
+                    format!("未找到用户 {user_id}"),
+                    format!("user {user_id} not found"),
+                ));
+            };
+            let turn = Turns {
+                failures,
+                next_at_ms,
             }
-            Ok(n)
-        })
+            .attempt(now_ms);
+            let Turn::Go { after } = turn else {
+                return Ok(turn);
+            };
+            let changed = with_pool!(self, p => {
+                sqlx::query(
+                    "UPDATE users SET failed_logins = $1, locked_until_ms = $2 \
+                     WHERE id = $3 AND failed_logins = $4 AND locked_until_ms = $5",
+                )
+                .bind(after.failures)
+                .bind(after.next_at_ms)
+                .bind(user_id)
+                .bind(failures)
+                .bind(next_at_ms)
+                .execute(p)
+                .await?
+                .rows_affected()
+            });
+            if changed == 1 {
+                return Ok(turn);
+            }
+        }
     }
 
+    /// A sign-in succeeded: the failures in a row start again from none.
     pub async fn record_login_success(&self, user_id: i64) -> Result<(), StoreError> {
-        with_pool!(self, p => sqlx::query("UPDATE users SET failed_logins = 0 WHERE id = $1").bind(user_id).execute(p).await.map(|_| ()))?;
+        with_pool!(self, p => {
+            sqlx::query("UPDATE users SET failed_logins = 0, locked_until_ms = 0 WHERE id = $1")
+                .bind(user_id)
+                .execute(p)
+                .await?
+                .rows_affected()
+        });
         Ok(())
     }
 
@@ -243,6 +292,160 @@ impl Store {
             audit_append!(tx, note);
             tx.commit().await?;
             Ok(id)
+        })
+    }
+
+    /// The token (its id) and the user an API token belongs to, if it is valid now.
+    pub async fn api_token(
+        &self,
+        token_hash: &[u8],
+        now_ms: i64,
+    ) -> Result<Option<(i64, i64)>, StoreError> {
+        with_pool!(self, p => {
+            sqlx::query(
+                "SELECT t.id, t.user_id FROM api_tokens t JOIN users u ON u.id = t.user_id \
+                 WHERE t.token_hash = $1 AND t.revoked_at_ms IS NULL \
+                 AND (t.expires_at_ms IS NULL OR t.expires_at_ms > $2) AND u.status = 'active'",
+            )
+            .bind(token_hash)
+            .bind(now_ms)
+            .fetch_optional(p)
+            .await?
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .transpose()
+            .map_err(|e: sqlx::Error| StoreError::from(e))
+        })
+    }
+
+    /// A user's API tokens, newest first (never the secret: only its hash is stored).
+    pub async fn api_tokens_of(&self, user_id: i64) -> Result<Vec<ApiTokenRecord>, StoreError> {
+        with_pool!(self, p => {
+            sqlx::query(
+                "SELECT id, name, created_at_ms, expires_at_ms, revoked_at_ms FROM api_tokens \
+                 WHERE user_id = $1 ORDER BY id DESC",
+            )
+            .bind(user_id)
+            .fetch_all(p)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(ApiTokenRecord {
+                    id: r.try_get(0)?,
+                    user_id,
+                    name: r.try_get(1)?,
+                    created_at_ms: r.try_get(2)?,
+                    expires_at_ms: r.try_get(3)?,
+                    revoked_at_ms: r.try_get(4)?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(StoreError::from)
+        })
+    }
+
+    /// Revoke an API token at once; false when it was already revoked. Audited.
+    pub async fn revoke_api_token(
+        &self,
+        token_id: i64,
+        audit: &AuditNote,
+    ) -> Result<bool, StoreError> {
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let owner: Option<i64> = sqlx::query("SELECT user_id FROM api_tokens WHERE id = $1")
+                .bind(token_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            let Some(owner) = owner else {
+                return Err(StoreError::not_found(
+                    "token_not_found",
+                    format!("未找到 API 令牌 {token_id}"),
+                    format!("API token {token_id} not found"),
+                ));
+            };
+            let n = sqlx::query("UPDATE api_tokens SET revoked_at_ms = $1 WHERE id = $2 AND revoked_at_ms IS NULL")
+                .bind(audit.at_ms)
+                .bind(token_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n == 1 {
+                let mut note = audit.clone();
+                note.action = "api_token.revoked".into();
+                note.target = format!("api_token:{token_id}");
+                note.detail = serde_json::json!({"user_id": owner});
+                audit_append!(tx, note);
+            }
+            tx.commit().await?;
+            Ok(n == 1)
+        })
+    }
+
+    /// End every browser session of a user; returns how many were ended. Audited.
+    pub async fn end_sessions(&self, user_id: i64, audit: &AuditNote) -> Result<u64, StoreError> {
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let mut note = audit.clone();
+            note.action = "sessions.ended".into();
+            note.target = format!("user:{user_id}");
+            note.detail = serde_json::json!({"sessions": n});
+            audit_append!(tx, note);
+            tx.commit().await?;
+            Ok(n)
+        })
+    }
+
+    /// Disable or enable a user. A disabled user can neither sign in nor use a token, and
+    /// their sessions end in the same transaction. Audited.
+    pub async fn set_user_active(
+        &self,
+        user_id: i64,
+        active: bool,
+        audit: &AuditNote,
+    ) -> Result<(), StoreError> {
+        let status = if active { "active" } else { "disabled" };
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let before: Option<String> = sqlx::query("SELECT status FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            let Some(before) = before else {
+                return Err(StoreError::not_found(
+                    "user_not_found",
+                    format!("未找到用户 {user_id}"),
+                    format!("user {user_id} not found"),
+                ));
+            };
+            sqlx::query("UPDATE users SET status = $1 WHERE id = $2")
+                .bind(status)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            let ended = if active {
+                0
+            } else {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+            };
+            let mut note = audit.clone();
+            note.action = if active { "user.enabled" } else { "user.disabled" }.into();
+            note.target = format!("user:{user_id}");
+            note.detail = serde_json::json!({"before": {"status": before}, "after": {"status": status}, "sessions_ended": ended});
+            audit_append!(tx, note);
+            tx.commit().await?;
+            Ok(())
         })
     }
 

@@ -37,7 +37,7 @@ pub struct ResidentSummary {
     pub name: String,
     pub sex: String,
     pub birth_date: String,
-    /// e.g. `5101**********1234`.
+    /// e.g. `51***************4`.
     pub id_number_masked: Option<String>,
     /// e.g. `138****1234`.
     pub phone_masked: Option<String>,
@@ -118,7 +118,7 @@ pub enum Search {
     IdNumber(IdNumber),
     /// A full phone (found by keyed hash).
     Phone(Phone),
-    /// A masked identity number as shown in lists, `5101**********1234`.
+    /// A masked identity number as shown in lists, `51***************4`.
     MaskedId(String),
     /// A masked phone, `138****1234`.
     MaskedPhone(String),
@@ -135,7 +135,7 @@ impl Search {
         }
         let b = q.as_bytes();
         let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
-        if b.len() == 18 && b[4..14].iter().all(|c| *c == b'*') {
+        if b.len() == 18 && b[2..17].iter().all(|c| *c == b'*') {
             return Some(Search::MaskedId(q.to_uppercase()));
         }
         if b.len() == 11 && &b[3..7] == b"****" && digits(&b[..3]) && digits(&b[7..]) {

@@ -67,6 +67,7 @@ async fn key_caller(s: &AppState, p: &Params, ip: Option<String>) -> Result<Call
         grants: Grants::new(s.store.user_bindings(id).await?),
         ip,
         csrf_token: None,
+        token_id: None,
     })
 }
 
