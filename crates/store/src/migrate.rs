@@ -32,6 +32,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!("0008_counter_log"),
     migration!("0009_list_indexes"),
     migration!("0010_case_search"),
+    migration!("0012_audit_keyed"),
 ];
 
 impl Store {

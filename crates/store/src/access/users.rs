@@ -106,7 +106,7 @@ impl Store {
                     })).collect::<Vec<_>>(),
                 },
             });
-            audit_append!(tx, note);
+            audit_append!(tx, note, self.audit_key());
             tx.commit().await?;
             Ok(id)
         })
@@ -240,7 +240,7 @@ impl Store {
             let mut note = audit.clone();
             note.target = format!("api_token:{id}");
             note.detail = serde_json::json!({"before": null, "after": {"user_id": user_id, "name": name, "expires_at_ms": expires_at_ms}});
-            audit_append!(tx, note);
+            audit_append!(tx, note, self.audit_key());
             tx.commit().await?;
             Ok(id)
         })
