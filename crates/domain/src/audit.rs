@@ -522,10 +522,8 @@ mod tests {
     /// `n` entries, keyed from `keyed_from` under `k` (the entry there is the marker).
     fn mixed(n: i64, keyed_from: Option<i64>, k: &AuditKey) -> Vec<(AuditEntry, String, String)> {
         let mut rows = chain(n);
-        if let Some(at) = keyed_from {
-            if let Some(r) = rows.get_mut((at - 1) as usize) {
-                r.0.action = KEYED_MARKER.into();
-            }
+        if let Some(r) = keyed_from.and_then(|at| rows.get_mut((at - 1) as usize)) {
+            r.0.action = KEYED_MARKER.into();
         }
         relink(&mut rows, |prev, e| {
             chain_link(keyed_from, Some(k), prev, e).unwrap_or_default()
