@@ -30,6 +30,15 @@ pub struct Cli {
     /// File holding the data key (alternative to --data-key).
     #[arg(long, global = true, env = "SHEZHI_DATA_KEY_FILE")]
     pub data_key_file: Option<PathBuf>,
+    /// Append-only file of signed audit checkpoints, outside the database (default: beside a
+    /// SQLite file as `<file>.audit-checkpoints`; for PostgreSQL `<database>.audit-checkpoints`
+    /// in the working directory).
+    #[arg(long, global = true, env = "SHEZHI_AUDIT_CHECKPOINTS")]
+    pub audit_checkpoints: Option<PathBuf>,
+    /// Minutes between audit checkpoints of a running server (also written at start and at
+    /// shutdown).
+    #[arg(long, global = true, env = "SHEZHI_AUDIT_CHECKPOINT_MINUTES", value_parser = clap::value_parser!(u64).range(1..=1440))]
+    pub audit_checkpoint_minutes: Option<u64>,
     /// Log format: text or json.
     #[arg(long, global = true, env = "SHEZHI_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
@@ -116,8 +125,12 @@ pub struct AuditArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditWhat {
-    /// Recompute the hash chain and report the first broken link.
+    /// Recompute the chain (its keyed links with the data key, if given), check it against
+    /// every signed checkpoint, and report the first problem (exit code 2).
     Verify,
+    /// Append a checkpoint of the chain's head now, signed with the data key if given (a
+    /// server writes them itself; this is for around backups or from cron).
+    Checkpoint,
 }
 
 #[derive(Debug, Args)]
@@ -277,6 +290,8 @@ struct FileConfig {
     max_connections: Option<u32>,
     data_key_file: Option<PathBuf>,
     holidays_file: Option<PathBuf>,
+    audit_checkpoints: Option<PathBuf>,
+    audit_checkpoint_minutes: Option<u64>,
 }
 
 /// The effective configuration.
@@ -291,6 +306,10 @@ pub struct Config {
     pub data_key: Option<DataKey>,
     /// The working-day calendar the case clocks run on.
     pub calendar: shezhi_domain::calendar::WorkCalendar,
+    /// The audit checkpoint file, if set (else see [`Config::audit_checkpoints`]).
+    pub audit_checkpoints: Option<PathBuf>,
+    /// Minutes between a server's audit checkpoints.
+    pub audit_checkpoint_minutes: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -306,11 +325,15 @@ impl std::fmt::Debug for Config {
             .field("max_connections", &self.max_connections)
             .field("data_key", &self.data_key)
             .field("calendar_years", &self.calendar.years())
+            .field("audit_checkpoints", &self.audit_checkpoints)
+            .field("audit_checkpoint_minutes", &self.audit_checkpoint_minutes)
             .finish()
     }
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Minutes between audit checkpoints unless configured.
+pub const DEFAULT_AUDIT_CHECKPOINT_MINUTES: u64 = 10;
 pub const DEMO_DATABASE_URL: &str = "sqlite://shezhi-demo.db";
 /// The demo's data key, created beside the demo database on first start.
 pub const DEMO_KEY_FILE: &str = "shezhi-demo.key";
@@ -349,7 +372,18 @@ impl Config {
             load_years(&mut calendar, &text)
                 .map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?;
         }
+        let audit_checkpoint_minutes = cli
+            .audit_checkpoint_minutes
+            .or(file.audit_checkpoint_minutes)
+            .unwrap_or(DEFAULT_AUDIT_CHECKPOINT_MINUTES);
+        if !(1..=1440).contains(&audit_checkpoint_minutes) {
+            return Err(CliError::Config(format!(
+                "audit_checkpoint_minutes must be 1 to 1440, not {audit_checkpoint_minutes}"
+            )));
+        }
         Ok(Config {
+            audit_checkpoints: cli.audit_checkpoints.clone().or(file.audit_checkpoints),
+            audit_checkpoint_minutes,
             calendar,
             data_key,
             database_url: cli.database_url.clone().or(file.database_url),
@@ -365,6 +399,36 @@ impl Config {
     /// The database URL, or the default for commands that are not the demo.
     pub fn database_url(&self) -> &str {
         self.database_url.as_deref().unwrap_or("sqlite://shezhi.db")
+    }
+
+    /// The audit checkpoint file for the database at `url`: as configured, else beside a
+    /// SQLite file (`shezhi.db.audit-checkpoints`), else for PostgreSQL in the working
+    /// directory named after the database (`shezhi.audit-checkpoints`), so that two
+    /// databases never share a file.
+    pub fn audit_checkpoints(&self, url: &str) -> PathBuf {
+        if let Some(p) = &self.audit_checkpoints {
+            return p.clone();
+        }
+        let without_query = url.split('?').next().unwrap_or(url);
+        let stem = if let Some(rest) = without_query
+            .strip_prefix("sqlite://")
+            .or_else(|| without_query.strip_prefix("sqlite:"))
+        {
+            rest.to_string()
+        } else {
+            // postgres://user@host:port/database: the database's name, or `postgres`.
+            let after_scheme = without_query.split_once("://").map_or("", |(_, r)| r);
+            match after_scheme.split_once('/') {
+                Some((_, db)) if !db.is_empty() => db.to_string(),
+                _ => "postgres".to_string(),
+            }
+        };
+        let stem = if stem.is_empty() || stem.starts_with(":memory:") {
+            "shezhi".to_string()
+        } else {
+            stem
+        };
+        PathBuf::from(format!("{stem}.audit-checkpoints"))
     }
 }
 

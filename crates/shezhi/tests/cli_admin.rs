@@ -167,6 +167,124 @@ async fn users_and_the_audit_chain(backend: Backend) {
     db.cleanup().await;
 }
 
+/// A keyed chain from the command line: commands given the data key key the chain, one
+/// without it may not append to it; `audit checkpoint` writes signed checkpoints and
+/// `audit verify` finds entries cut from the end (exit 2) with the key or without it.
+async fn a_keyed_chain_and_its_checkpoints(backend: Backend) {
+    let db = TestDb::fresh(backend).await;
+    let url = db.url.clone();
+    let dir = std::env::temp_dir().join(format!(
+        "shezhi-audit-cli-{}-{:?}",
+        std::process::id(),
+        backend
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let key_file = dir.join("data.key");
+    std::fs::write(&key_file, format!("{}\n", "5a".repeat(32))).unwrap_or_else(|e| panic!("{e}"));
+    let cps = dir.join("audit-checkpoints");
+    let (key_arg, cps_arg) = (key_file.display().to_string(), cps.display().to_string());
+    let keyed = |args: &[&str], pw: Option<&str>| {
+        let mut all = vec!["--data-key-file", &key_arg, "--audit-checkpoints", &cps_arg];
+        all.extend_from_slice(args);
+        shezhi(&url, &all, pw)
+    };
+    let plain = |args: &[&str], pw: Option<&str>| {
+        let mut all = vec!["--audit-checkpoints", &cps_arg];
+        all.extend_from_slice(args);
+        shezhi(&url, &all, pw)
+    };
+    let user = |name: &'static str| {
+        [
+            "admin",
+            "create-user",
+            "--username",
+            name,
+            "--bind",
+            "admin",
+        ]
+    };
+    let made = keyed(&user("ops"), Some("a-strong-pass-2026"));
+    assert!(made.status.success(), "{}", text(&made));
+    let refused = plain(&user("ops2"), Some("a-strong-pass-2026"));
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("audit_key_missing"),
+        "{}",
+        text(&refused)
+    );
+    let none_yet = keyed(&["audit", "verify"], None);
+    assert!(none_yet.status.success(), "{}", text(&none_yet));
+    assert!(
+        text(&none_yet).contains("2 entries") && text(&none_yet).contains("0 checkpoints"),
+        "{}",
+        text(&none_yet)
+    );
+    for _ in 0..2 {
+        let w = keyed(&["audit", "checkpoint"], None);
+        assert!(w.status.success(), "{}", text(&w));
+    }
+    let made = keyed(&user("ops3"), Some("a-strong-pass-2026"));
+    assert!(made.status.success(), "{}", text(&made));
+    let w = keyed(&["audit", "checkpoint"], None);
+    assert!(w.status.success(), "{}", text(&w));
+    let file = std::fs::read_to_string(&cps).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(file.lines().count(), 3, "{file}");
+    let ok = keyed(&["audit", "verify"], None);
+    assert!(ok.status.success(), "{}", text(&ok));
+    assert!(
+        text(&ok).contains("3 entries")
+            && text(&ok).contains("3 checkpoints checked (3 signatures)"),
+        "{}",
+        text(&ok)
+    );
+    let blind = plain(&["audit", "verify"], None);
+    assert!(blind.status.success(), "{}", text(&blind));
+    assert!(
+        text(&blind).contains("only the unkeyed structure"),
+        "{}",
+        text(&blind)
+    );
+
+    // Cut the newest entry and move the head back.
+    let rows = db
+        .store
+        .debug_audit_rows()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    db.store
+        .debug_rewrite_audit(&rows[..2], Some(1))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for cut in [
+        keyed(&["audit", "verify"], None),
+        plain(&["audit", "verify"], None),
+    ] {
+        assert_eq!(cut.status.code(), Some(2), "{}", text(&cut));
+        assert!(
+            text(&cut).contains("audit_chain_broken") && text(&cut).contains("truncated"),
+            "{}",
+            text(&cut)
+        );
+    }
+    // A line that is not a checkpoint is a damaged file, not a pass.
+    std::fs::write(&cps, "not a checkpoint\n").unwrap_or_else(|e| panic!("{e}"));
+    let damaged = keyed(&["audit", "verify"], None);
+    assert_eq!(damaged.status.code(), Some(2), "{}", text(&damaged));
+    let _ = std::fs::remove_dir_all(&dir);
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyed_audit_on_sqlite() {
+    a_keyed_chain_and_its_checkpoints(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyed_audit_on_postgres() {
+    a_keyed_chain_and_its_checkpoints(Backend::Postgres).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_on_sqlite() {
     users_and_the_audit_chain(Backend::Sqlite).await;

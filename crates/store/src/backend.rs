@@ -86,6 +86,8 @@ pub struct Store {
     pub(crate) categories: std::sync::Arc<std::sync::Mutex<crate::cases::CategoryCache>>,
     /// Handling units known to exist (units are added or renamed, never removed).
     pub(crate) units: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    /// The key of the audit chain, once bound (`Store::bind_audit_key`); shared by clones.
+    pub(crate) audit_key: std::sync::Arc<std::sync::OnceLock<shezhi_domain::audit::AuditKey>>,
 }
 
 /// The connection as a PostgreSQL connection, if it is one. Code compiled for both backends
@@ -176,6 +178,7 @@ impl Store {
         Ok(Store {
             pool,
             categories: Default::default(),
+            audit_key: Default::default(),
             units: Default::default(),
         })
     }

@@ -33,6 +33,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!("0009_list_indexes"),
     migration!("0010_case_search"),
     migration!("0011_masked_identity"),
+    migration!("0012_audit_keyed"),
 ];
 
 impl Store {

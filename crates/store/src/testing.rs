@@ -303,6 +303,54 @@ impl Store {
         }
     }
 
+    /// The audit chain as stored: each entry with its previous hash and its hash, in order.
+    pub async fn debug_audit_rows(
+        &self,
+    ) -> Result<Vec<(shezhi_domain::audit::AuditEntry, String, String)>, crate::StoreError> {
+        use sqlx::Row;
+        Ok(crate::backend::with_pool!(self, p => {
+            sqlx::query("SELECT seq, at_ms, actor, action, target, region_code, ip, detail, prev_hash, hash \
+                         FROM audit_log ORDER BY seq")
+                .fetch_all(p).await?
+                .iter()
+                .map(|r| Ok((shezhi_domain::audit::AuditEntry {
+                    seq: r.try_get(0)?, at_ms: r.try_get(1)?, actor: r.try_get(2)?, action: r.try_get(3)?,
+                    target: r.try_get(4)?, region_code: r.try_get(5)?, ip: r.try_get(6)?, detail: r.try_get(7)?,
+                }, r.try_get(8)?, r.try_get(9)?)))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        }))
+    }
+
+    /// Replace the whole audit chain and its head by `rows` (the head: their last entry,
+    /// keyed from `keyed_from`), as someone who can write the database could.
+    pub async fn debug_rewrite_audit(
+        &self,
+        rows: &[(shezhi_domain::audit::AuditEntry, String, String)],
+        keyed_from: Option<i64>,
+    ) -> Result<(), crate::StoreError> {
+        let (seq, hash) = rows.last().map_or(
+            (0, shezhi_domain::audit::GENESIS.to_string()),
+            |(e, _, h)| (e.seq, h.clone()),
+        );
+        crate::backend::with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM audit_log").execute(&mut *tx).await?;
+            for (e, prev, h) in rows {
+                sqlx::query("INSERT INTO audit_log (seq, at_ms, actor, action, target, region_code, ip, detail, prev_hash, hash) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                    .bind(e.seq).bind(e.at_ms).bind(e.actor.as_str()).bind(e.action.as_str()).bind(e.target.as_str())
+                    .bind(e.region_code.as_deref()).bind(e.ip.as_deref()).bind(e.detail.as_str())
+                    .bind(prev.as_str()).bind(h.as_str())
+                    .execute(&mut *tx).await?;
+            }
+            sqlx::query("UPDATE audit_head SET seq = $1, hash = $2, keyed_from = $3 WHERE id = 1")
+                .bind(seq).bind(hash.as_str()).bind(keyed_from)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     /// Every row of a register or access table as text (PostgreSQL's row-to-text cast, bytea in hex), to
     /// search for values that must not be stored in clear.
     pub async fn debug_dump_table(&self, table: &str) -> Result<String, crate::StoreError> {

@@ -875,6 +875,16 @@ fn answer_shape(a: &Result<shezhi_store::cases::StepDone, shezhi_store::StoreErr
 /// in another grid: every answer, every event, every case row and the two grids' counters
 /// come out the same, the projection equals the replay, and the audit chain holds.
 async fn a_group_of_steps_equals_the_steps_one_by_one(store: Store) {
+    // With a keyed audit chain: grouped intake, grouped steps (on PostgreSQL the combined
+    // statement) and single steps link their entries under the key.
+    store
+        .bind_audit_key(
+            shezhi_domain::audit::AuditKey::from_bytes([9; 32]),
+            "system",
+            0,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let cal = setup(&store).await;
     let t0 = monday_9();
     let grid_a = &CELL[..15];

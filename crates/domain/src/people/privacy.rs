@@ -76,6 +76,12 @@ impl DataKey {
         m.finalize().into_bytes().into()
     }
 
+    /// The key of the audit chain's links and checkpoints, derived with its own label so
+    /// that a deployment keeps one secret.
+    pub fn audit_key(&self) -> crate::audit::AuditKey {
+        crate::audit::AuditKey::from_bytes(self.derive("shezhi/audit/v1"))
+    }
+
     /// A short public identifier of the key, safe to store and log.
     pub fn fingerprint(&self) -> String {
         hex(&self.derive("shezhi/fingerprint/v1")[..8])
@@ -221,6 +227,53 @@ mod tests {
 
     fn vault(b: u8) -> Vault {
         Vault::new(&DataKey::from_bytes([b; 32]))
+    }
+
+    #[test]
+    fn the_audit_key_is_derived_apart_from_the_others() {
+        let k = DataKey::from_bytes([7; 32]);
+        let e = crate::audit::AuditEntry {
+            seq: 1,
+            at_ms: 0,
+            actor: "a".into(),
+            action: "b".into(),
+            target: String::new(),
+            region_code: None,
+            ip: None,
+            detail: "{}".into(),
+        };
+        let link = |key: [u8; 32]| {
+            crate::audit::keyed_link_hash(
+                &crate::audit::AuditKey::from_bytes(key),
+                crate::audit::GENESIS,
+                &e,
+            )
+        };
+        let ours = crate::audit::keyed_link_hash(&k.audit_key(), crate::audit::GENESIS, &e);
+        assert_eq!(
+            ours,
+            crate::audit::keyed_link_hash(
+                &DataKey::from_bytes([7; 32]).audit_key(),
+                crate::audit::GENESIS,
+                &e
+            )
+        );
+        for label in [
+            "shezhi/seal/v1",
+            "shezhi/lookup/v1",
+            "shezhi/fingerprint/v1",
+        ] {
+            assert_ne!(ours, link(k.derive(label)));
+        }
+        assert_ne!(ours, link([7; 32]));
+        assert_ne!(
+            ours,
+            crate::audit::keyed_link_hash(
+                &DataKey::from_bytes([8; 32]).audit_key(),
+                crate::audit::GENESIS,
+                &e
+            )
+        );
     }
 
     #[test]

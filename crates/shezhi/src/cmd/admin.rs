@@ -84,6 +84,7 @@ pub async fn admin(cfg: &Config, args: AdminArgs) -> Result<(), CliError> {
                 .map(|b| parse_binding(b))
                 .collect::<Result<Vec<_>, _>>()?;
             let store = open_store(cfg, cfg.database_url()).await?;
+            super::bind_keys(&store, cfg.data_key.as_ref(), "cli").await?;
             let user = NewUser {
                 display_name: display_name.unwrap_or_else(|| username.clone()),
                 username,
@@ -108,6 +109,7 @@ pub async fn admin(cfg: &Config, args: AdminArgs) -> Result<(), CliError> {
                 ));
             }
             let store = open_store(cfg, cfg.database_url()).await?;
+            super::bind_keys(&store, cfg.data_key.as_ref(), "cli").await?;
             let made = create_token(&store, &username, name, days).await;
             store.close().await;
             let (id, token) = made?;
@@ -153,20 +155,99 @@ async fn create_token(
 pub async fn audit(cfg: &Config, args: AuditArgs) -> Result<(), CliError> {
     match args.what {
         AuditWhat::Verify => {
-            let store = open_store(cfg, cfg.database_url()).await?;
-            let check = store.verify_audit().await;
+            let url = cfg.database_url();
+            let path = cfg.audit_checkpoints(url);
+            let checkpoints = super::checkpoints::read(&path)?;
+            let store = open_store(cfg, url).await?;
+            let check = verify(&store, cfg, checkpoints.clone().unwrap_or_default()).await;
             store.close().await;
             match check? {
-                AuditCheck::Intact { entries, last_hash } => {
+                AuditCheck::Intact {
+                    entries,
+                    last_hash,
+                    keyed_from,
+                    keyed_links_checked,
+                    checkpoints: n,
+                    signatures_checked,
+                } => {
                     println!(
                         "审计链完整 audit chain intact: {entries} entries, last hash {last_hash}"
                     );
+                    match (keyed_from, keyed_links_checked) {
+                        (Some(k), true) => println!(
+                            "  自第 {k} 条起以密钥签名，已用数据密钥核验 keyed from entry {k}: keyed links recomputed with the data key"
+                        ),
+                        (Some(k), false) => println!(
+                            "  未提供数据密钥：仅核验了链的结构 no data key: keyed from entry {k}, only the unkeyed structure was verified (order and linkage; not the keyed links, not checkpoint signatures)"
+                        ),
+                        (None, _) => println!(
+                            "  审计链未以密钥签名 the chain is not keyed: a plain hash chain, which anyone who can write the database can recompute"
+                        ),
+                    }
+                    match checkpoints {
+                        Some(_) => println!(
+                            "  {n} checkpoints checked ({signatures_checked} signatures) in {}",
+                            path.display()
+                        ),
+                        None => println!(
+                            "  0 checkpoints checked: no checkpoint file at {} (entries cut from the end cannot be detected without it)",
+                            path.display()
+                        ),
+                    }
                     Ok(())
                 }
                 AuditCheck::Broken(b) => Err(CliError::AuditBroken(b)),
             }
         }
+        AuditWhat::Checkpoint => {
+            let url = cfg.database_url();
+            let store = open_store(cfg, url).await?;
+            let written = checkpoint(&store, cfg, url).await;
+            store.close().await;
+            println!("{}", written?.line());
+            Ok(())
+        }
     }
+}
+
+async fn checkpoint(
+    store: &Store,
+    cfg: &Config,
+    url: &str,
+) -> Result<shezhi_domain::audit::Checkpoint, CliError> {
+    key_matches(store, cfg).await?;
+    let to = super::checkpoints::Checkpoints {
+        path: cfg.audit_checkpoints(url),
+        key: cfg.data_key.as_ref().map(|k| k.audit_key()),
+    };
+    to.write(store, "command").await
+}
+
+/// Refuse a data key that is not this database's: every keyed link would look altered and
+/// every checkpoint signed with it would be worthless.
+async fn key_matches(store: &Store, cfg: &Config) -> Result<(), CliError> {
+    if let Some(k) = &cfg.data_key {
+        let fp = k.fingerprint();
+        if let Some(stored) = store.data_key_fingerprint().await?
+            && stored != fp
+        {
+            return Err(CliError::Config(format!(
+                "the data key does not match this database (stored fingerprint {stored}, configured key {fp})"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Check the chain, with the audit key derived from the configured data key.
+async fn verify(
+    store: &Store,
+    cfg: &Config,
+    checkpoints: Vec<(usize, shezhi_domain::audit::Checkpoint)>,
+) -> Result<AuditCheck, CliError> {
+    key_matches(store, cfg).await?;
+    let key = cfg.data_key.as_ref().map(|k| k.audit_key());
+    Ok(store.verify_audit_with(key, checkpoints).await?)
 }
 
 /// The demo's accounts, one per role, in 锦江区 (created once).

@@ -6,6 +6,7 @@ pub mod bench_campaigns;
 pub mod bench_cases;
 pub mod bench_load;
 pub mod bench_scale;
+pub mod checkpoints;
 pub mod demo_cases;
 pub mod import;
 pub mod register;
@@ -112,6 +113,23 @@ pub async fn open_store(cfg: &Config, url: &str) -> Result<Store, CliError> {
         ..Default::default()
     };
     Ok(Store::open(url, &opts).await?)
+}
+
+/// Bind the data key to the database (a different key is refused by its fingerprint) and key
+/// the audit chain with the key derived from it, starting the keyed part of the chain if it
+/// has none yet. Without a key nothing is bound: appending to a keyed chain is then refused.
+pub async fn bind_keys(
+    store: &Store,
+    key: Option<&shezhi_domain::people::privacy::DataKey>,
+    actor: &str,
+) -> Result<Option<std::sync::Arc<shezhi_domain::people::privacy::Vault>>, CliError> {
+    let Some(key) = key else { return Ok(None) };
+    let vault = shezhi_domain::people::privacy::Vault::new(key);
+    store.bind_data_key(&vault).await?;
+    store
+        .bind_audit_key(key.audit_key(), actor, serve::now_ms())
+        .await?;
+    Ok(Some(std::sync::Arc::new(vault)))
 }
 
 pub async fn migrate(cfg: &Config) -> Result<(), CliError> {

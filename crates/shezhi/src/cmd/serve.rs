@@ -1,9 +1,11 @@
 //! `shezhi serve` and `shezhi demo`: open the database, make sure a territory is there,
-//! build the point index, serve until SIGINT/SIGTERM, then drain and close.
+//! build the point index, serve until SIGINT/SIGTERM, then drain and close. The audit chain
+//! is keyed with the data key, and a checkpoint of its head is written at start, every few
+//! minutes and at shutdown (`checkpoints.rs`).
 
 use super::{CliError, ensure_territory, load_locator, open_store, register};
 use crate::config::{Config, DEMO_DATABASE_URL, DEMO_KEY_FILE, DemoArgs, RegisterArgs};
-use shezhi_domain::people::privacy::{DataKey, Vault};
+use shezhi_domain::people::privacy::DataKey;
 use shezhi_http::AppState;
 use shezhi_http::metrics::Metrics;
 use std::sync::Arc;
@@ -21,6 +23,25 @@ pub async fn run(cfg: &Config, demo: Option<&RegisterArgs>) -> Result<(), CliErr
         (None, Some(_)) => Some(demo_key()?),
         (None, None) => None,
     };
+    // Keys first: the demo's accounts and everything after are audited in the keyed chain.
+    let vault = super::bind_keys(&store, key.as_ref(), "system").await?;
+    if vault.is_none() {
+        if let Some(k) = store.audit_head().await?.keyed_from {
+            store.close().await;
+            return Err(CliError::Config(format!(
+                "the audit trail of this database is keyed from entry {k}: configure its data key (--data-key-file or SHEZHI_DATA_KEY)"
+            )));
+        }
+        tracing::warn!(
+            "no data key configured: personal data can be listed masked but not written or searched by number, \
+             and the audit trail is not keyed (anyone who can write the database can recompute its plain hash chain)"
+        );
+    }
+    let checkpoints = super::checkpoints::Checkpoints {
+        path: cfg.audit_checkpoints(&url),
+        key: key.as_ref().map(DataKey::audit_key),
+    };
+    checkpoints.write(&store, "start").await?;
     if let (Some(key), Some(args)) = (&key, demo) {
         let report = register::fill(&store, key, args).await?;
         if report.cancelled {
@@ -31,19 +52,6 @@ pub async fn run(cfg: &Config, demo: Option<&RegisterArgs>) -> Result<(), CliErr
     let accounts = match demo {
         Some(_) => super::admin::seed_demo_accounts(&store).await?,
         None => Vec::new(),
-    };
-    let vault = match &key {
-        Some(k) => {
-            let v = Vault::new(k);
-            store.bind_data_key(&v).await?;
-            Some(Arc::new(v))
-        }
-        None => {
-            tracing::warn!(
-                "no data key configured: personal data can be listed masked but not written or searched by number"
-            );
-            None
-        }
     };
     store.ensure_register_indexes().await?;
     store.ensure_catalogue(now_ms()).await?;
@@ -70,6 +78,11 @@ pub async fn run(cfg: &Config, demo: Option<&RegisterArgs>) -> Result<(), CliErr
         std::time::Duration::from_secs(10),
     );
     super::workers::spawn_counter_fold(store.clone(), super::workers::FOLD_EVERY);
+    super::checkpoints::spawn(
+        store.clone(),
+        checkpoints.clone(),
+        std::time::Duration::from_secs(cfg.audit_checkpoint_minutes * 60),
+    );
     super::workers::spawn_search_indexer(store.clone(), super::workers::INDEX_EVERY);
     super::workers::spawn_statistics(store.clone(), super::workers::STATISTICS_EVERY);
     super::workers::spawn_outbox(
@@ -108,6 +121,9 @@ pub async fn run(cfg: &Config, demo: Option<&RegisterArgs>) -> Result<(), CliErr
     .await
     .map_err(|e| CliError::io("server", e))?;
     tracing::info!("shutting down: connections drained");
+    if let Err(e) = checkpoints.write(&store, "shutdown").await {
+        tracing::warn!(error = %e, "the audit checkpoint at shutdown failed");
+    }
     store.close().await;
     Ok(())
 }
@@ -122,7 +138,7 @@ pub async fn demo(cfg: &Config, args: DemoArgs) -> Result<(), CliError> {
     run(cfg, Some(&args.register)).await
 }
 
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     use shezhi_domain::clock::Clock;
     shezhi_http::SystemClock.now_ms()
 }

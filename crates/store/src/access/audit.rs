@@ -2,10 +2,16 @@
 //! they record (so a change and its entry commit or vanish together), chained by hash
 //! through the single `audit_head` row that every append updates first (its lock orders the
 //! chain), and checked end to end by [`Store::verify_audit`].
+//!
+//! From `audit_head.keyed_from` on (set once by [`Store::bind_audit_key`], with the marker
+//! entry `audit.keyed`) each link is keyed with the audit key, which the database never sees:
+//! a store without the key refuses to append to a keyed chain rather than break it.
 
 use crate::StoreError;
 use crate::backend::{Store, with_pool};
-use shezhi_domain::audit::{AuditEntry, BrokenLink, Verifier};
+use shezhi_domain::audit::{
+    AuditEntry, AuditKey, BrokenLink, Checkpoint, KEYED_MARKER, Verified, Verifier,
+};
 use sqlx::Row;
 
 /// What to record. `detail` holds the state before and after, or what was viewed.
@@ -36,18 +42,54 @@ impl AuditNote {
     }
 }
 
-/// Append `$note` to the chain inside the transaction `$tx` (either backend).
+/// How the links after the head are made: keyed from `keyed_from` on (the head's), with the
+/// store's audit key. Made from the locked head, so a store without the key is refused
+/// before it writes anything to a keyed chain.
+pub(crate) struct Linker<'a> {
+    key: Option<&'a AuditKey>,
+    keyed_from: Option<i64>,
+}
+
+impl<'a> Linker<'a> {
+    pub(crate) fn new(
+        key: Option<&'a AuditKey>,
+        keyed_from: Option<i64>,
+    ) -> Result<Linker<'a>, StoreError> {
+        match (keyed_from, key) {
+            (Some(k), None) => Err(StoreError::refused(
+                "audit_key_missing",
+                format!(
+                    "审计链自第 {k} 条起以密钥签名：请配置数据密钥（--data-key-file 或 SHEZHI_DATA_KEY）后再写入"
+                ),
+                format!(
+                    "the audit trail is keyed from entry {k}: configure the data key (--data-key-file or SHEZHI_DATA_KEY) to write to it"
+                ),
+            )),
+            _ => Ok(Linker { key, keyed_from }),
+        }
+    }
+
+    /// The link of `entry` after `prev`.
+    pub(crate) fn hash(&self, prev: &str, entry: &AuditEntry) -> String {
+        // `new` refused a keyed chain without a key, so there is always a link.
+        shezhi_domain::audit::chain_link(self.keyed_from, self.key, prev, entry).unwrap_or_default()
+    }
+}
+
+/// Append `$note` to the chain inside the transaction `$tx` (either backend), linking it
+/// with `$key` (the store's audit key, `Option<&AuditKey>`).
 macro_rules! audit_append {
-    ($tx:expr, $note:expr) => {{
+    ($tx:expr, $note:expr, $key:expr) => {{
         let note: &$crate::access::audit::AuditNote = &$note;
         // Taking the head first locks it (row lock on PostgreSQL, the write lock on SQLite).
-        let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+        let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash, keyed_from")
             .fetch_one(&mut *$tx)
             .await?;
         let seq: i64 = sqlx::Row::try_get(&head, 0)?;
         let prev: String = sqlx::Row::try_get(&head, 1)?;
+        let link = $crate::access::audit::Linker::new($key, sqlx::Row::try_get(&head, 2)?)?;
         let entry = note.entry(seq);
-        let hash = shezhi_domain::audit::link_hash(&prev, &entry);
+        let hash = link.hash(&prev, &entry);
         sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
             .bind(hash.as_str())
             .execute(&mut *$tx)
@@ -77,13 +119,9 @@ pub(crate) use audit_append;
 /// for all of them, the hashes chained in memory, and the entries inserted in multi-row
 /// statements (for batches such as group-committed intake). With `$counts` (case counter
 /// deltas), the counters are added in the same transaction, and on PostgreSQL in the same
-/// statement as the entries.
+/// statement as the entries. `$key` is the store's audit key (`Option<&AuditKey>`).
 macro_rules! audit_append_many {
-    ($db:ty, $tx:expr, $notes:expr) => {{
-        let none = $crate::cases::counters::CaseCounts::default();
-        $crate::access::audit::audit_append_many!($db, $tx, $notes, none)
-    }};
-    ($db:ty, $tx:expr, $notes:expr, $counts:expr) => {{
+    ($db:ty, $tx:expr, $notes:expr, $counts:expr, $key:expr) => {{
         let notes: &[$crate::access::audit::AuditNote] = &$notes;
         let counts: &$crate::cases::counters::CaseCounts = &$counts;
         // On PostgreSQL the head's new hash, the counters and the entries go in one
@@ -99,12 +137,13 @@ macro_rules! audit_append_many {
             // Taking the head first locks it; locks are taken in one order everywhere: the
             // audit head, then the counter rows.
             let n = notes.len() as i64;
-            let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+            let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash, keyed_from")
                 .bind(n)
                 .fetch_one(&mut *$tx)
                 .await?;
             let last_seq: i64 = sqlx::Row::try_get(&head, 0)?;
-            let rows = $crate::access::audit::chain(notes, last_seq - n, sqlx::Row::try_get(&head, 1)?);
+            let link = $crate::access::audit::Linker::new($key, sqlx::Row::try_get(&head, 2)?)?;
+            let rows = $crate::access::audit::chain(notes, last_seq - n, sqlx::Row::try_get(&head, 1)?, &link);
             let prev = rows.last().map(|(_, _, h)| h.clone()).unwrap_or_default();
             if let Some(pg) = $crate::backend::as_postgres(&mut *$tx) {
                 // The head's new hash, the counters and the entries in one round trip.
@@ -136,11 +175,16 @@ pub(crate) use audit_append_many;
 pub(crate) type ChainedEntry = (AuditEntry, String, String);
 
 /// `notes` as the entries that follow the entry `seq` whose hash is `prev`.
-pub(crate) fn chain(notes: &[AuditNote], seq: i64, mut prev: String) -> Vec<ChainedEntry> {
+pub(crate) fn chain(
+    notes: &[AuditNote],
+    seq: i64,
+    mut prev: String,
+    link: &Linker<'_>,
+) -> Vec<ChainedEntry> {
     let mut rows = Vec::with_capacity(notes.len());
     for (i, note) in notes.iter().enumerate() {
         let entry = note.entry(seq + 1 + i as i64);
-        let hash = shezhi_domain::audit::link_hash(&prev, &entry);
+        let hash = link.hash(&prev, &entry);
         rows.push((entry, std::mem::replace(&mut prev, hash.clone()), hash));
     }
     rows
@@ -236,34 +280,127 @@ pub(crate) async fn pg_append(
 /// The outcome of checking the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuditCheck {
-    /// Every entry links; the count and the last hash.
-    Intact { entries: u64, last_hash: String },
-    /// The first entry that does not fit.
+    /// Every entry links and agrees with every checkpoint; what was checked (see
+    /// [`Verified`]).
+    Intact {
+        entries: u64,
+        last_hash: String,
+        keyed_from: Option<i64>,
+        keyed_links_checked: bool,
+        checkpoints: u64,
+        signatures_checked: u64,
+    },
+    /// The first entry (or checkpoint) that does not fit.
     Broken(BrokenLink),
+}
+
+/// The head of the chain: its last sequence number and hash, and where it is keyed from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditHead {
+    pub seq: i64,
+    pub hash: String,
+    pub keyed_from: Option<i64>,
 }
 
 const VERIFY_PAGE: i64 = 10_000;
 
 impl Store {
+    /// The audit key this store links with, once bound.
+    pub(crate) fn audit_key(&self) -> Option<&AuditKey> {
+        self.audit_key.get()
+    }
+
+    /// Link new audit entries with `key` (derived from the data key; bind the data key first,
+    /// so that a wrong key is refused by its fingerprint). The first time a chain is bound,
+    /// its keyed part starts: the head records where, and the marker entry `audit.keyed`
+    /// (signed by `actor`, at `at_ms`) is its first keyed link. Returns where the keyed part
+    /// starts.
+    pub async fn bind_audit_key(
+        &self,
+        key: AuditKey,
+        actor: &str,
+        at_ms: i64,
+    ) -> Result<i64, StoreError> {
+        let key = self.audit_key.get_or_init(|| key);
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            // Lock the head (as every append does) before reading where the keyed part starts.
+            let head = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, keyed_from")
+                .fetch_one(&mut *tx)
+                .await?;
+            let seq: i64 = head.try_get(0)?;
+            if let Some(k) = head.try_get::<Option<i64>, _>(1)? {
+                return Ok(k);
+            }
+            let from = seq + 1;
+            sqlx::query("UPDATE audit_head SET keyed_from = $1 WHERE id = 1")
+                .bind(from)
+                .execute(&mut *tx)
+                .await?;
+            let note = AuditNote {
+                at_ms,
+                actor: actor.to_string(),
+                action: KEYED_MARKER.to_string(),
+                target: String::new(),
+                region_code: None,
+                ip: None,
+                detail: serde_json::json!({ "keyed_from": from, "link": "hmac-sha256" }),
+            };
+            let appended = audit_append!(tx, note, Some(key));
+            tx.commit().await?;
+            tracing::info!(keyed_from = appended, "the audit trail is keyed from here on");
+            Ok(appended)
+        })
+    }
+
+    /// The head of the chain.
+    pub async fn audit_head(&self) -> Result<AuditHead, StoreError> {
+        with_pool!(self, p => {
+            let r = sqlx::query("SELECT seq, hash, keyed_from FROM audit_head WHERE id = 1").fetch_one(p).await?;
+            Ok(AuditHead { seq: r.try_get(0)?, hash: r.try_get(1)?, keyed_from: r.try_get(2)? })
+        })
+    }
+
     /// Record an event that changes nothing else (a sign-in, an unmasked view).
     pub async fn audit(&self, note: &AuditNote) -> Result<i64, StoreError> {
         with_pool!(self, p => {
             let mut tx = p.begin().await?;
-            let seq = audit_append!(tx, *note);
+            let seq = audit_append!(tx, *note, self.audit_key());
             tx.commit().await?;
             Ok(seq)
         })
     }
 
-    /// Recompute the whole chain, a page at a time, and report the first broken link.
+    /// Recompute the whole chain with the store's own audit key (if bound), without
+    /// checkpoints: see [`Store::verify_audit_with`].
     pub async fn verify_audit(&self) -> Result<AuditCheck, StoreError> {
-        let mut v = Verifier::default();
+        self.verify_audit_with(self.audit_key().cloned(), Vec::new())
+            .await
+    }
+
+    /// Recompute the whole chain, a page at a time, and report the first broken link: keyed
+    /// links are recomputed under `key` (without it only their order and linkage can be
+    /// checked), and the chain must agree with every checkpoint (given with its line number):
+    /// signed by the key, no checkpoint past the end, the same hash at each checkpoint's
+    /// entry, the same start of the keyed part.
+    pub async fn verify_audit_with(
+        &self,
+        key: Option<AuditKey>,
+        checkpoints: Vec<(usize, Checkpoint)>,
+    ) -> Result<AuditCheck, StoreError> {
+        // The head is read first: entries appended meanwhile lie past it and are left for the
+        // next run, and a checkpoint written meanwhile can only be of an entry read here.
+        let head = self.audit_head().await?;
+        let mut v = match Verifier::new(head.keyed_from, key).with_checkpoints(checkpoints) {
+            Ok(v) => v,
+            Err(b) => return Ok(AuditCheck::Broken(b)),
+        };
         let mut after = 0i64;
         loop {
             let page: Vec<(AuditEntry, String, String)> = with_pool!(self, p => {
                 sqlx::query("SELECT seq, at_ms, actor, action, target, region_code, ip, detail, prev_hash, hash \
-                             FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")
-                    .bind(after).bind(VERIFY_PAGE).fetch_all(p).await?
+                             FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3")
+                    .bind(after).bind(head.seq).bind(VERIFY_PAGE).fetch_all(p).await?
                     .iter()
                     .map(|r| Ok((AuditEntry {
                         seq: r.try_get(0)?, at_ms: r.try_get(1)?, actor: r.try_get(2)?, action: r.try_get(3)?,
@@ -279,22 +416,25 @@ impl Store {
                 }
             }
         }
-        // The head must agree with the last entry: removing the newest entries is tampering too.
-        let (head_seq, head_hash): (i64, String) = with_pool!(self, p => {
-            let r = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(p).await?;
-            (r.try_get(0)?, r.try_get(1)?)
-        });
-        let (n, last) = v.done();
-        Ok(if n as i64 != head_seq || last != head_hash {
-            AuditCheck::Broken(BrokenLink::Truncated {
-                last: n as i64,
-                head: head_seq,
-            })
-        } else {
-            AuditCheck::Intact {
-                entries: n,
-                last_hash: last.to_string(),
-            }
+        // The head must agree with the last entry: removing the newest entries is tampering
+        // too; and no checkpoint may lie past it.
+        Ok(match v.finish(head.seq, &head.hash) {
+            Ok(Verified {
+                entries,
+                last_hash,
+                keyed_from,
+                keyed_links_checked,
+                checkpoints,
+                signatures_checked,
+            }) => AuditCheck::Intact {
+                entries,
+                last_hash,
+                keyed_from,
+                keyed_links_checked,
+                checkpoints,
+                signatures_checked,
+            },
+            Err(b) => AuditCheck::Broken(b),
         })
     }
 }

@@ -119,7 +119,7 @@ impl Store {
                     })).collect::<Vec<_>>(),
                 },
             });
-            audit_append!(tx, note);
+            audit_append!(tx, note, self.audit_key());
             tx.commit().await?;
             Ok(id)
         })
@@ -289,7 +289,7 @@ impl Store {
             let mut note = audit.clone();
             note.target = format!("api_token:{id}");
             note.detail = serde_json::json!({"before": null, "after": {"user_id": user_id, "name": name, "expires_at_ms": expires_at_ms}});
-            audit_append!(tx, note);
+            audit_append!(tx, note, self.audit_key());
             tx.commit().await?;
             Ok(id)
         })
@@ -375,7 +375,7 @@ impl Store {
                 note.action = "api_token.revoked".into();
                 note.target = format!("api_token:{token_id}");
                 note.detail = serde_json::json!({"user_id": owner});
-                audit_append!(tx, note);
+                audit_append!(tx, note, self.audit_key());
             }
             tx.commit().await?;
             Ok(n == 1)
@@ -395,7 +395,7 @@ impl Store {
             note.action = "sessions.ended".into();
             note.target = format!("user:{user_id}");
             note.detail = serde_json::json!({"sessions": n});
-            audit_append!(tx, note);
+            audit_append!(tx, note, self.audit_key());
             tx.commit().await?;
             Ok(n)
         })
@@ -443,7 +443,7 @@ impl Store {
             note.action = if active { "user.enabled" } else { "user.disabled" }.into();
             note.target = format!("user:{user_id}");
             note.detail = serde_json::json!({"before": {"status": before}, "after": {"status": status}, "sessions_ended": ended});
-            audit_append!(tx, note);
+            audit_append!(tx, note, self.audit_key());
             tx.commit().await?;
             Ok(())
         })

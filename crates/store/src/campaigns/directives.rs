@@ -139,7 +139,7 @@ impl Store {
                 target: format!("directive:{id}"), region_code: Some(d.region.as_str().into()), ip: ip.map(Into::into),
                 detail: serde_json::json!({"title": d.title, "levels": levels, "deadline_ms": d.deadline_ms, "recipients": n}),
             };
-            audit_append!(tx, note);
+            audit_append!(tx, note, self.audit_key());
             tx.commit().await?;
             Ok((id, n))
         })
@@ -246,7 +246,7 @@ impl Store {
                 target: format!("directive:{id}"), region_code: Some(region.as_str().into()), ip: None,
                 detail: serde_json::json!({"version": version, "report": report}),
             };
-            audit_append!(tx, note);
+            audit_append!(tx, note, self.audit_key());
             tx.commit().await?;
             Ok(version)
         })
@@ -281,7 +281,7 @@ impl Store {
                 at_ms: now_ms, actor: actor.into(), action: "directive_amended".into(), target: format!("directive:{id}"),
                 region_code: Some(region), ip: None, detail: serde_json::json!({"version": version, "deadline_ms": deadline_ms}),
             };
-            audit_append!(tx, note);
+            audit_append!(tx, note, self.audit_key());
             tx.commit().await?;
             Ok(version)
         })
@@ -304,7 +304,7 @@ impl Store {
                 at_ms: now_ms, actor: actor.into(), action: "directive_withdrawn".into(), target: format!("directive:{id}"),
                 region_code: Some(region), ip: None, detail: serde_json::json!({"reason": reason}),
             };
-            audit_append!(tx, note);
+            audit_append!(tx, note, self.audit_key());
             tx.commit().await?;
             Ok(())
         })

@@ -247,7 +247,7 @@ impl Store {
                 region_code: Some(c.region.as_str().into()), ip: ip.map(Into::into),
                 detail: serde_json::json!({"title": c.title, "tag": c.tag, "building_type": c.building_type, "rounds": c.rounds, "households": n}),
             };
-            audit_append!(tx, note);
+            audit_append!(tx, note, self.audit_key());
             tx.commit().await?;
             if self.backend() == crate::Backend::Postgres {
                 // Fresh statistics for the new rows, so that the coverage reads use the key.
@@ -464,7 +464,7 @@ impl Store {
                 at_ms: now_ms, actor: actor.into(), action: "campaign_round_started".into(), target: format!("campaign:{campaign}"),
                 region_code: Some(region), ip: None, detail: serde_json::json!({"round": round}),
             };
-            audit_append!(tx, note);
+            audit_append!(tx, note, self.audit_key());
             tx.commit().await?;
             Ok(round)
         })

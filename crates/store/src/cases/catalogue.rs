@@ -72,7 +72,7 @@ impl Store {
             let mut n = note.clone();
             n.target = format!("category:{}", c.code);
             n.detail = serde_json::json!({"before": before, "after": c, "version": version});
-            audit_append!(tx, n);
+            audit_append!(tx, n, self.audit_key());
             tx.commit().await?;
             Ok(version)
         })

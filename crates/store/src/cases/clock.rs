@@ -168,7 +168,7 @@ impl Store {
                     notes.push(note);
                 }
             }
-            crate::access::audit::audit_append_many!(DB, tx, notes, late);
+            crate::access::audit::audit_append_many!(DB, tx, notes, late, self.audit_key());
             tx.commit().await?;
             Ok(ids.len() as i64)
         })

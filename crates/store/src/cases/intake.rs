@@ -399,7 +399,7 @@ impl Store {
                         insert_photo!(tx, row.0, 1i64, ph, now);
                     }
                 }
-                audit_append_many!(DB, tx, notes, counts);
+                audit_append_many!(DB, tx, notes, counts, self.audit_key());
             } else {
                 out.extend(fates.iter().map(|_| None));
             }

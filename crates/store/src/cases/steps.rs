@@ -37,15 +37,15 @@ pub(crate) const MERGED_CHILDREN: &str =
     "(SELECT COUNT(*) FROM cases m WHERE m.merged_into = cases.id)";
 
 /// PostgreSQL: lock and read a group's cases (`$1`, an array of ids) in id order, then lock
-/// the audit head and read it (its sequence number and hash, columns 25 and 26 of every row;
-/// the case columns are null if no case exists).
+/// the audit head and read it (its sequence number, hash and where it is keyed from, columns
+/// 25 to 27 of every row; the case columns are null if no case exists).
 fn group_read_sql() -> &'static str {
     static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     SQL.get_or_init(|| {
         format!(
             "WITH c AS (SELECT {ROW_COLUMNS}, {MERGED_CHILDREN} AS merged FROM cases WHERE id = ANY($1) ORDER BY id FOR UPDATE), \
-                  h AS (SELECT seq, hash FROM audit_head WHERE id = 1 AND (SELECT COUNT(*) FROM c) >= 0 FOR UPDATE) \
-             SELECT c.*, h.seq, h.hash FROM h LEFT JOIN c ON true ORDER BY c.id"
+                  h AS (SELECT seq, hash, keyed_from FROM audit_head WHERE id = 1 AND (SELECT COUNT(*) FROM c) >= 0 FOR UPDATE) \
+             SELECT c.*, h.seq, h.hash, h.keyed_from FROM h LEFT JOIN c ON true ORDER BY c.id"
         )
     })
 }
@@ -294,7 +294,7 @@ impl Store {
         with_pool!(self, p, DB => {
             let mut tx = p.begin().await?;
             let (plan, note) = step_in_tx!(self, DB, tx, id, input, now, cal);
-            crate::access::audit::audit_append_many!(DB, tx, [note], plan.counts);
+            crate::access::audit::audit_append_many!(DB, tx, [note], plan.counts, self.audit_key());
             tx.commit().await?;
             Ok(StepDone {
                 case_id: id,
@@ -365,7 +365,7 @@ impl Store {
                 // has one writer, whose no-op update takes the write lock; there each step
                 // writes at once, a statement costing no round trip.)
                 let mut read: std::collections::HashMap<i64, (CaseRow, i64)> = Default::default();
-                let mut head: Option<(i64, String)> = None;
+                let mut head: Option<(i64, String, Option<i64>)> = None;
                 let mut pending: Option<Vec<Vec<crate::cases::plan::Stmt>>> = None;
                 if let Some(pg) = crate::backend::as_postgres(&mut *tx) {
                     let mut ids: Vec<i64> = jobs.iter().map(|j| j.case_id).collect();
@@ -373,7 +373,7 @@ impl Store {
                     ids.dedup();
                     for r in sqlx::query(group_read_sql()).bind(&ids).fetch_all(&mut *pg).await? {
                         if head.is_none() {
-                            head = Some((sqlx::Row::try_get(&r, 25)?, sqlx::Row::try_get(&r, 26)?));
+                            head = Some((sqlx::Row::try_get(&r, 25)?, sqlx::Row::try_get(&r, 26)?, sqlx::Row::try_get(&r, 27)?));
                         }
                         if sqlx::Row::try_get::<Option<i64>, _>(&r, 0)?.is_some() {
                             let (row, version) = decode_row(&r)?;
@@ -423,15 +423,16 @@ impl Store {
                     }
                 }
                 match (pending, head) {
-                    (Some(waiting), Some((seq, prev))) => {
+                    (Some(waiting), Some((seq, prev, keyed_from))) => {
                         let items = counts.sorted();
-                        let entries = crate::access::audit::chain(&notes, seq, prev);
+                        let link = crate::access::audit::Linker::new(self.audit_key(), keyed_from)?;
+                        let entries = crate::access::audit::chain(&notes, seq, prev, &link);
                         let head = entries.last().map(|(e, _, h)| (e.seq, h.as_str()));
                         let tail = crate::access::audit::pg_tail(head, &entries, &items, crate::access::audit::Counters::Log);
                         let all = crate::cases::plan::batched(waiting, tail);
                         crate::cases::plan::run_stmts!(tx, all);
                     }
-                    _ => crate::access::audit::audit_append_many!(DB, tx, notes, counts),
+                    _ => crate::access::audit::audit_append_many!(DB, tx, notes, counts, self.audit_key()),
                 }
                 Ok(tx.commit().await.map(|()| answers).map_err(StoreError::from))
             }

@@ -95,6 +95,15 @@ impl RawReport {
 const SETTING_KEY_FINGERPRINT: &str = "data_key_fingerprint";
 
 impl Store {
+    /// The fingerprint of the data key this database was bound to, if any (read only).
+    pub async fn data_key_fingerprint(&self) -> Result<Option<String>, StoreError> {
+        Ok(with_pool!(self, p => {
+            sqlx::query("SELECT value FROM settings WHERE key = $1")
+                .bind(SETTING_KEY_FINGERPRINT).fetch_optional(p).await?
+                .map(|r| r.try_get::<String, _>(0)).transpose()?
+        }))
+    }
+
     /// Record the data key's fingerprint on first use, and refuse a different key later:
     /// records sealed under one key cannot be read under another.
     pub async fn bind_data_key(&self, vault: &Vault) -> Result<(), StoreError> {

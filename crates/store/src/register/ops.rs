@@ -63,7 +63,7 @@ macro_rules! next_id {
 
 /// Append a history event, and its audit entry, inside the caller's transaction.
 macro_rules! event {
-    ($tx:expr, $stamp:expr, $kind:expr, $cell:expr, $household:expr, $resident:expr, $detail:expr) => {{
+    ($tx:expr, $key:expr, $stamp:expr, $kind:expr, $cell:expr, $household:expr, $resident:expr, $detail:expr) => {{
         let household: Option<i64> = $household;
         let resident: Option<i64> = $resident;
         let target = match (resident, household) {
@@ -80,7 +80,7 @@ macro_rules! event {
             ip: $stamp.ip.map(str::to_string),
             detail: $detail.clone(),
         };
-        audit_append!($tx, note);
+        audit_append!($tx, note, $key);
         let id = next_id!($tx, "register_events");
         sqlx::query("INSERT INTO register_events (id, at_ms, actor, kind, cell_code, household_id, resident_id, detail) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
@@ -197,7 +197,7 @@ impl Store {
                 people.push(person_json(id, m));
             }
             let detail = serde_json::json!({"before": null, "after": {"room_id": room, "cell_code": cell, "members": people}, "on": on});
-            event!(tx, stamp, RegisterEventKind::HouseholdRegistered, cell.as_str(), Some(household), None, detail);
+            event!(tx, self.audit_key(), stamp, RegisterEventKind::HouseholdRegistered, cell.as_str(), Some(household), None, detail);
             apply_counts!(DB, c, tx)?;
             tx.commit().await?;
             Ok(household)
@@ -229,7 +229,7 @@ impl Store {
             c.add(&cell, counts::residence_metric(person.residence), 1);
             let kind = if birth { RegisterEventKind::Birth } else { RegisterEventKind::ResidentAdded };
             let detail = serde_json::json!({"before": null, "after": person_json(id, person), "on": on});
-            event!(tx, stamp, kind, cell.as_str(), Some(household), Some(id), detail);
+            event!(tx, self.audit_key(), stamp, kind, cell.as_str(), Some(household), Some(id), detail);
             apply_counts!(DB, c, tx)?;
             tx.commit().await?;
             Ok(id)
@@ -296,7 +296,7 @@ impl Store {
                 "after": {"room_id": to_room, "cell_code": to_cell},
                 "reason": reason,
             });
-            event!(tx, stamp, RegisterEventKind::HouseholdMoved, to_cell.as_str(), Some(household), None, detail);
+            event!(tx, self.audit_key(), stamp, RegisterEventKind::HouseholdMoved, to_cell.as_str(), Some(household), None, detail);
             apply_counts!(DB, c, tx)?;
             tx.commit().await?;
             Ok(())
@@ -363,10 +363,10 @@ impl Store {
                 "after": {"status": status, "until_date": on, "tags_closed": closed, "household_dissolved": dissolved},
                 "note": note,
             });
-            event!(tx, stamp, kind, cell.as_str(), Some(household), Some(resident), detail);
+            event!(tx, self.audit_key(), stamp, kind, cell.as_str(), Some(household), Some(resident), detail);
             if dissolved {
                 let detail = serde_json::json!({"before": {"status": "active"}, "after": {"status": "dissolved"}, "reason": kind.as_str()});
-                event!(tx, stamp, RegisterEventKind::HouseholdDissolved, cell.as_str(), Some(household), None, detail);
+                event!(tx, self.audit_key(), stamp, RegisterEventKind::HouseholdDissolved, cell.as_str(), Some(household), None, detail);
             }
             apply_counts!(DB, c, tx)?;
             tx.commit().await?;
@@ -404,7 +404,7 @@ impl Store {
             let mut c = Counts::default();
             c.add(&cell, counts::tag_metric(tag), 1);
             let detail = serde_json::json!({"before": null, "after": {"tag": tag, "set_on": on, "note": note}});
-            event!(tx, stamp, RegisterEventKind::TagSet, cell.as_str(), Some(household), Some(resident), detail);
+            event!(tx, self.audit_key(), stamp, RegisterEventKind::TagSet, cell.as_str(), Some(household), Some(resident), detail);
             apply_counts!(DB, c, tx)?;
             tx.commit().await?;
             Ok(id)
@@ -431,7 +431,7 @@ impl Store {
             let mut c = Counts::default();
             c.add(&cell, counts::tag_metric(tag), -1);
             let detail = serde_json::json!({"before": {"tag": tag, "set_on": set_on}, "after": {"tag": tag, "cleared_on": on}});
-            event!(tx, stamp, RegisterEventKind::TagCleared, cell.as_str(), Some(household), Some(resident), detail);
+            event!(tx, self.audit_key(), stamp, RegisterEventKind::TagCleared, cell.as_str(), Some(household), Some(resident), detail);
             apply_counts!(DB, c, tx)?;
             tx.commit().await?;
             Ok(())
