@@ -16,7 +16,8 @@ pub struct AppState {
     pub vault: Option<Arc<Vault>>,
     pub clock: Arc<dyn Clock>,
     pub limits: Arc<Limits>,
-    /// Mark cookies `Secure` (when served over HTTPS, directly or behind a proxy).
+    /// Mark cookies `Secure` (when served over HTTPS, directly or behind a proxy); see
+    /// [`secure_cookies_for`].
     pub secure_cookies: bool,
     /// Working days, holidays and make-up days the case clocks run on.
     pub calendar: Arc<WorkCalendar>,
@@ -45,6 +46,18 @@ impl Default for Limits {
             anonymous_address: crate::ratelimit::RateLimiter::new(600, 60_000),
         }
     }
+}
+
+/// Whether the session cookie is marked `Secure`: as configured when `secure_cookies` is
+/// set, otherwise when the public URL people reach the server at is `https://` (a server
+/// behind a TLS-terminating proxy listens on plain HTTP but is reached over HTTPS).
+pub fn secure_cookies_for(public_url: Option<&str>, secure_cookies: Option<bool>) -> bool {
+    secure_cookies.unwrap_or_else(|| {
+        public_url.is_some_and(|u| {
+            u.get(..8)
+                .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+        })
+    })
 }
 
 /// The operating system's clock.
