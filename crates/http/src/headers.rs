@@ -27,9 +27,11 @@ pub const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
 ];
 
 type One = SetResponseHeaderLayer<HeaderValue>;
+/// Four [`SetResponseHeaderLayer`]s, one per header.
+pub type SecurityHeaders = ServiceBuilder<Stack<One, Stack<One, Stack<One, Stack<One, Identity>>>>>;
 
 /// The layers that add [`SECURITY_HEADERS`] to every answer that lacks them.
-pub fn layer() -> ServiceBuilder<Stack<One, Stack<One, Stack<One, Stack<One, Identity>>>>> {
+pub fn layer() -> SecurityHeaders {
     let [(n0, v0), (n1, v1), (n2, v2), (n3, v3)] = SECURITY_HEADERS;
     let set = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
