@@ -355,6 +355,116 @@ export async function run(ctx) {
     await shot(command, 'command-centre', 'campaign-coverage');
   });
 
+  await journey('grid-worker-session-ended-offline-cache-cleared', async () => {
+    // The grid worker opens the field page with a signal (the service worker keeps it and
+    // its reads), then works without one.
+    const phone = await newPhone(browser, here);
+    const page = await phone.newPage();
+    ctx.allowErrors(page, /ERR_INTERNET_DISCONNECTED|Failed to load resource|Failed to fetch/);
+    const session = await signIn(page, base, 'wangge');
+    await page.goto(`${base}/field`);
+    await page.waitForFunction(() => navigator.serviceWorker && navigator.serviceWorker.controller !== null, null, { timeout: WAIT });
+    await page.reload();
+    const shown = async () => page.evaluate(() => ({
+      tasks: document.querySelectorAll('#tasks .case-item').length,
+      people: document.querySelectorAll('#people li').length,
+      visits: document.querySelectorAll('#visit-tasks li').length,
+      text: document.querySelector('main')?.innerText ?? '',
+    }));
+    await page.locator('#visit-tasks [data-record]').first().waitFor({ timeout: WAIT });
+    await page.locator('#tasks .case-item').first().waitFor({ timeout: WAIT });
+    await page.locator('#people li').first().waitFor({ timeout: WAIT });
+    const caseNumber = await page.locator('#tasks .case-item').first().getAttribute('data-number');
+    const address = await page.locator('#visit-tasks li .title').first().innerText();
+    await phone.setOffline(true);
+    await page.reload();
+    await page.locator('#visit-tasks [data-record]').first().waitFor({ timeout: WAIT });
+    await page.locator('#tasks .case-item').first().waitFor({ timeout: WAIT });
+    const before = await shown();
+    if (!before.tasks || !before.people || !before.visits) throw new Error(`offline with a session: ${JSON.stringify({ ...before, text: undefined })}`);
+    // The secret is never kept: no /api/v1/me (and its CSRF token) in any cache.
+    const kept = await page.evaluate(async () => {
+      const urls = [];
+      for (const n of await caches.keys()) for (const r of await (await caches.open(n)).keys()) urls.push(new URL(r.url).pathname);
+      return urls;
+    });
+    if (kept.some((u) => u === '/api/v1/me' || u.startsWith('/api/v1/session'))) throw new Error(`kept offline: ${kept.join(', ')}`);
+    const household = await page.locator('#visit-tasks li').first().getAttribute('data-household');
+    await page.locator('#visit-tasks li').first().locator('[data-record]').click();
+    await page.check('#visit-form input[name="outcome"][value="nobody_home"]');
+    await page.click('#visit-save');
+    await page.waitForFunction(() => document.querySelector('#sync-status')?.dataset.pending === '1', null, { timeout: WAIT });
+    await shot(page, 'session-ended', 'offline-visit-waiting');
+
+    // The session ends on the server (the phone still holds its cookie).
+    const other = await (await newDesktop(browser)).newPage();
+    const cookie = (await phone.cookies(base)).find((c) => c.name === 'shezhi_session');
+    const ended = await other.request.delete(`${base}/api/v1/session`, {
+      headers: { Cookie: `shezhi_session=${cookie.value}`, 'X-CSRF-Token': session.csrf_token }, failOnStatusCode: false,
+    });
+    if (ended.status() !== 204) throw new Error(`ending the session: HTTP ${ended.status()}`);
+
+    // The signal returns: the sync is refused (401) and the phone forgets what it kept, but
+    // not the visit it has not sent.
+    await phone.setOffline(false);
+    ctx.allowErrors(page, /401/);
+    await page.click('#sync-now');
+    await page.locator('#error').waitFor({ timeout: WAIT });
+    await page.waitForFunction(async () => {
+      for (const n of await caches.keys()) {
+        for (const r of await (await caches.open(n)).keys()) if (new URL(r.url).pathname.startsWith('/api/')) return false;
+      }
+      return localStorage.getItem('shezhi.offline.me') === null;
+    }, null, { timeout: WAIT, polling: 100 });
+    const queued = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('shezhi.visits.'))
+      .flatMap((k) => JSON.parse(localStorage.getItem(k) || '[]')));
+    if (queued.length !== 1 || String(queued[0].household_id) !== household) throw new Error(`the unsynced visit: ${JSON.stringify(queued)}`);
+    await shot(page, 'session-ended', 'sync-refused');
+
+    // Offline again: a reload shows no key people, tasks or cases.
+    await phone.setOffline(true);
+    await page.reload().catch(() => {});
+    await page.locator('#error').waitFor({ state: 'visible', timeout: WAIT }); // "cannot reach the server"
+    const after = await shown();
+    if (after.tasks || after.people || after.visits || (caseNumber && after.text.includes(caseNumber)) || after.text.includes(address)) {
+      throw new Error(`offline after the session ended: ${JSON.stringify({ ...after, text: after.text.slice(0, 300) })}`);
+    }
+    await shot(page, 'session-ended', 'offline-reload-empty');
+
+    // Signed in again with a signal, the kept visit syncs.
+    await phone.setOffline(false);
+    await signIn(page, base, 'wangge');
+    await page.goto(`${base}/field`);
+    await page.waitForFunction(() => document.querySelector('#sync-status')?.dataset.pending === '0', null, { timeout: WAIT });
+    if (await page.locator('#campaign p.error').count()) throw new Error(`the kept visit was refused: ${await page.locator('#campaign p.error').first().innerText()}`);
+    await shot(page, 'session-ended', 'synced-after-sign-in');
+  });
+
+  await journey('sign-in-next-stays-on-this-site', async () => {
+    const origin = new URL(base).origin;
+    // Each user lands on their role's page unless `next` names a page of this site.
+    for (const [next, user, want] of [
+      ['/%09/example.org/', 'zhihui', '/command'], ['/%5Cexample.org/', 'jiedao', '/desk'],
+      ['//example.org/', 'zhihui', '/command'], ['https://example.org/', 'jiedao', '/desk'],
+      ['/%0A/example.org', 'jiedao', '/desk'], ['/command', 'jiedao', '/command'],
+    ]) {
+      const page = await (await newDesktop(browser)).newPage();
+      const start = `${base}/?next=${next}`;
+      await page.goto(start);
+      await page.locator('#sign-in-form').waitFor({ timeout: WAIT });
+      await page.fill('#username', user);
+      await page.fill('#password', ctx.DEMO_PASSWORD);
+      await Promise.all([
+        page.waitForURL((u) => u.origin !== origin || u.pathname !== '/', { timeout: WAIT, waitUntil: 'commit' }),
+        page.click('#sign-in-form button[type=submit]'),
+      ]);
+      const landed = new URL(page.url());
+      if (landed.origin !== origin || landed.pathname !== want) throw new Error(`?next=${next} landed on ${page.url()}, not ${want}`);
+      log(`?next=${next} → ${landed.pathname}`);
+      await page.close();
+    }
+  });
+
   await journey('district-directive-signed-and-reported-level-by-level', async () => {
     // The district command issues a directive to its streets and communities on the page.
     const issuer = await (await newDesktop(browser)).newPage();

@@ -1,6 +1,7 @@
 //! HTTP layer of shezhi: an axum router with thin handlers over the store and the point
 //! locator, one error type mapped to JSON in one place, Prometheus metrics, the OpenAPI
-//! document generated from the handlers, and the built-in web pages.
+//! document generated from the handlers, the built-in web pages, security headers on every
+//! answer, and the server loop with its connection timeouts.
 
 pub mod auth;
 pub mod base64;
@@ -8,15 +9,18 @@ mod dto;
 pub mod endpoints;
 mod error;
 pub mod extract;
+pub mod headers;
 pub mod metrics;
 pub mod openapi;
 pub mod ratelimit;
 mod routes;
+pub mod serve;
 mod state;
 pub mod xlsx;
 
 pub use error::ApiError;
-pub use state::{AppState, Limits, SystemClock};
+pub use serve::{ServeOptions, serve};
+pub use state::{AppState, Limits, SystemClock, secure_cookies_for};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -50,5 +54,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(TraceLayer::new_for_http())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // Outermost, so that every answer carries them: rate-limit refusals included.
+        .layer(headers::layer())
         .with_state(state)
 }

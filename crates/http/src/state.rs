@@ -20,7 +20,8 @@ pub struct AppState {
     pub metrics_token: Option<String>,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<crate::auth::TrustedProxies>,
-    /// Mark cookies `Secure` (when served over HTTPS, directly or behind a proxy).
+    /// Mark cookies `Secure` (when served over HTTPS, directly or behind a proxy); see
+    /// [`secure_cookies_for`].
     pub secure_cookies: bool,
     /// Working days, holidays and make-up days the case clocks run on.
     pub calendar: Arc<WorkCalendar>,
@@ -61,6 +62,18 @@ impl Default for Limits {
             full_number_search: crate::ratelimit::RateLimiter::new(30, 3_600_000),
         }
     }
+}
+
+/// Whether the session cookie is marked `Secure`: as configured when `secure_cookies` is
+/// set, otherwise when the public URL people reach the server at is `https://` (a server
+/// behind a TLS-terminating proxy listens on plain HTTP but is reached over HTTPS).
+pub fn secure_cookies_for(public_url: Option<&str>, secure_cookies: Option<bool>) -> bool {
+    secure_cookies.unwrap_or_else(|| {
+        public_url.is_some_and(|u| {
+            u.get(..8)
+                .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+        })
+    })
 }
 
 /// The operating system's clock.

@@ -128,6 +128,8 @@ function build(node, attrs, kids) {
     if (v == null || v === false) continue;
     if (k.startsWith('on') && typeof v === 'function') node.addEventListener(k.slice(2), v);
     else if (k === 'text') node.textContent = v;
+    // Through the CSSOM, which the Content-Security-Policy allows (a `style` attribute it does not).
+    else if (k === 'style') node.style.cssText = v;
     else node.setAttribute(k, v === true ? '' : v);
   }
   for (const k of kids.flat(Infinity)) if (k != null && k !== false) node.append(k);
@@ -166,9 +168,12 @@ export function clock(dueMs, now = Date.now()) {
 export class ApiError extends Error {
   constructor(msg, code, status) { super(msg.en); this.msg = msg; this.code = code; this.status = status; }
 }
-const session = { me: null, csrf: null };
+const session = { me: null, csrf: null, offline: false };
 
 async function request(method, path, body, headers = {}) {
+  // Opened offline, the page knows who signed in on this phone but not the session's CSRF
+  // token (never kept): ask the server before the first change.
+  if (method !== 'GET' && session.offline) { session.me = null; await me(); }
   const h = { Accept: 'application/json', ...headers };
   if (body !== undefined) h['Content-Type'] = 'application/json';
   if (method !== 'GET' && session.csrf) h['X-CSRF-Token'] = session.csrf;
@@ -177,6 +182,11 @@ async function request(method, path, body, headers = {}) {
     res = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
   } catch {
     throw new ApiError(both('networkError'), 'network', 0);
+  }
+  // The server says nobody is signed in: what this phone kept of the session goes.
+  if (res.status === 401 && path !== '/api/v1/session') {
+    session.me = null; session.csrf = null;
+    await forgetOffline();
   }
   if (res.status === 204) return null;
   let data = null;
@@ -192,11 +202,59 @@ export const api = {
   del: (path) => request('DELETE', path),
 };
 
-/** Who is signed in (`{user_id, name, bindings}`; user_id null when nobody is). */
+// ---------- offline ----------
+// For pages opened without a signal (the field page), the phone keeps who signed in (id,
+// name, roles: never the CSRF token) for at most a session's length; the service worker
+// keeps the reads. Both go when the server says the session is gone (a 401, or `/api/v1/me`
+// answering nobody) and on sign-out. Visits recorded offline and not yet synced stay: they
+// are the worker's work and sync after the next sign-in.
+const KEPT_ME = 'shezhi.offline.me';
+export const OFFLINE_MAX_AGE_MS = 12 * 3600 * 1000;
+function keepMe(m) {
+  try {
+    localStorage.setItem(KEPT_ME, JSON.stringify({ user_id: m.user_id, name: m.name, bindings: m.bindings, kept_at: Date.now() }));
+  } catch { /* private mode */ }
+}
+function keptMe() {
+  try {
+    const m = JSON.parse(localStorage.getItem(KEPT_ME) || 'null');
+    if (m && m.user_id && Date.now() - m.kept_at <= OFFLINE_MAX_AGE_MS) return { ...m, csrf_token: null };
+    localStorage.removeItem(KEPT_ME);
+  } catch { /* nothing kept */ }
+  return null;
+}
+/** Forgets what this phone kept of the session: who signed in and every kept read. */
+export async function forgetOffline() {
+  try { localStorage.removeItem(KEPT_ME); } catch { /* private mode */ }
+  if (!window.caches) return;
+  try {
+    for (const name of await caches.keys()) {
+      if (!name.startsWith('shezhi-')) continue;
+      const cache = await caches.open(name);
+      for (const req of await cache.keys()) {
+        if (new URL(req.url).pathname.startsWith('/api/')) await cache.delete(req);
+      }
+    }
+  } catch { /* storage unavailable */ }
+  navigator.serviceWorker?.controller?.postMessage({ type: 'forget' });
+}
+
+/** Who is signed in (`{user_id, name, bindings}`; user_id null when nobody is). Without a
+ *  signal, who signed in on this phone (kept at most OFFLINE_MAX_AGE_MS), with no CSRF token. */
 export async function me() {
   if (!session.me) {
-    session.me = await api.get('/api/v1/me');
-    session.csrf = session.me.csrf_token || null;
+    let m;
+    try {
+      m = await api.get('/api/v1/me');
+    } catch (e) {
+      const kept = e instanceof ApiError && e.code === 'network' ? keptMe() : null;
+      if (!kept) throw e;
+      Object.assign(session, { me: kept, csrf: null, offline: true });
+      return kept;
+    }
+    Object.assign(session, { me: m, csrf: m.csrf_token || null, offline: false });
+    if (m.user_id) keepMe(m);
+    else await forgetOffline();
   }
   return session.me;
 }
@@ -209,8 +267,8 @@ export async function signIn(username, password) {
 export async function signOut() {
   try { await api.del('/api/v1/session'); } finally {
     session.me = null; session.csrf = null;
-    // What the field page kept for offline use leaves with the user.
-    if (window.caches) await caches.delete('shezhi-field-v1').catch(() => {});
+    // What the field page kept for offline use leaves with the user (unsynced visits stay).
+    await forgetOffline();
   }
 }
 export const roles = (m) => new Set((m?.bindings || []).map((b) => b.role));

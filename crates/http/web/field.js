@@ -19,7 +19,7 @@ addStrings({
     visits: '入户排查', noCampaign: '暂无排查任务', round: '第 {n} 轮', record: '登记走访', outcome: '走访结果',
     finding: '发现的问题（可选）', saveVisit: '保存', syncNow: '立即同步', pending: '{n} 条走访待同步',
     synced: '已全部同步', offline: '当前离线：走访已保存在本机，联网后自动同步', rejectedVisit: '未被接受：{msg}',
-    queued: '待同步', yes: '是', no: '否', moreTasks: '再显示 20 户（还有 {n} 户）',
+    queued: '待同步', yes: '是', no: '否', signInAgain: '登录已失效：走访仍保存在本机，重新登录后自动同步', moreTasks: '再显示 20 户（还有 {n} 户）',
     outcomes: { visited: '已入户', nobody_home: '无人在家', refused: '拒绝入户', moved_out: '已搬离', vacant: '空置房', other: '其他' },
     taskStatus: { pending: '未走访', revisit: '待回访', done: '已完成' },
   },
@@ -37,7 +37,8 @@ addStrings({
     visits: 'Household visits', noCampaign: 'No campaign', round: 'Round {n}', record: 'Record a visit', outcome: 'Outcome',
     finding: 'Anything found (optional)', saveVisit: 'Save', syncNow: 'Sync now', pending: '{n} visits waiting to sync',
     synced: 'All synced', offline: 'Offline: visits are kept on this phone and sync when the signal is back',
-    rejectedVisit: 'Not accepted: {msg}', queued: 'waiting', yes: 'Yes', no: 'No', moreTasks: 'Show 20 more ({n} left)',
+    rejectedVisit: 'Not accepted: {msg}', queued: 'waiting',
+    signInAgain: 'Signed out: the visits stay on this phone and sync after you sign in again', yes: 'Yes', no: 'No', moreTasks: 'Show 20 more ({n} left)',
     outcomes: { visited: 'Visited', nobody_home: 'Nobody home', refused: 'Refused', moved_out: 'Moved out', vacant: 'Vacant', other: 'Other' },
     taskStatus: { pending: 'Not visited', revisit: 'Revisit', done: 'Done' },
   },
@@ -220,7 +221,12 @@ async function sync() {
     await loadCampaign();
   } catch (e) {
     if (e instanceof ApiError && e.code === 'network') state.syncNote = t('offline');
-    else throw e;
+    else if (e instanceof ApiError && e.status === 401) {
+      // The session is gone (common.js has forgotten what was kept); the queue stays.
+      state.syncNote = t('signInAgain');
+      drawVisits();
+      throw e;
+    } else throw e;
   }
   drawVisits();
 }

@@ -28,10 +28,18 @@ const CARDS = [
   ['territory', '/territory', 'territoryHint', null],
 ];
 
-const next = () => {
-  const n = new URLSearchParams(location.search).get('next');
-  return n && n.startsWith('/') && !n.startsWith('//') ? n : null;
-};
+/** Where `?next=` asks to go after signing in, if that is a page of this site: a path with a
+ *  single leading `/`, no backslash or control character (browsers read `/\host` and
+ *  `/<TAB>/host` as `//host`, another site), and the same origin once resolved. */
+export function safeNext(value, origin = location.origin) {
+  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//')) return null;
+  if (/[\\\u0000-\u001f\u007f]/.test(value)) return null;
+  let url;
+  try { url = new URL(value, origin); } catch { return null; }
+  if (url.origin !== origin || !url.pathname.startsWith('/') || url.pathname.startsWith('//')) return null;
+  return url.pathname + url.search + url.hash;
+}
+const next = () => safeNext(new URLSearchParams(location.search).get('next'));
 
 async function main() {
   let m = await me();

@@ -47,6 +47,18 @@ pub struct Cli {
     /// `workday …`); added to the built-in 2025 and 2026.
     #[arg(long, global = true, env = "SHEZHI_HOLIDAYS_FILE")]
     pub holidays_file: Option<PathBuf>,
+    /// The URL people reach the server at, e.g. `https://shezhi.example.gov.cn` (behind a
+    /// proxy: the proxy's). An `https://` URL marks the session cookie `Secure`.
+    #[arg(long, global = true, env = "SHEZHI_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Mark the session cookie `Secure` (`true`/`false`); default: when the public URL is https.
+    #[arg(long, global = true, env = "SHEZHI_SECURE_COOKIES")]
+    pub secure_cookies: Option<bool>,
+    /// Seconds a client has to send a request's headers; also the longest a kept-alive
+    /// connection may stay idle (default 10).
+    #[arg(long, global = true, env = "SHEZHI_HEADER_READ_TIMEOUT_SECS",
+        value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub header_read_timeout_secs: Option<u64>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -292,6 +304,9 @@ struct FileConfig {
     holidays_file: Option<PathBuf>,
     audit_checkpoints: Option<PathBuf>,
     audit_checkpoint_minutes: Option<u64>,
+    public_url: Option<String>,
+    secure_cookies: Option<bool>,
+    header_read_timeout_secs: Option<u64>,
 }
 
 /// The effective configuration.
@@ -310,6 +325,12 @@ pub struct Config {
     pub audit_checkpoints: Option<PathBuf>,
     /// Minutes between a server's audit checkpoints.
     pub audit_checkpoint_minutes: u64,
+    /// The URL people reach the server at (`http://` or `https://`), if configured.
+    pub public_url: Option<String>,
+    /// Whether the session cookie is marked `Secure` (set, or derived from `public_url`).
+    pub secure_cookies: bool,
+    /// Header-read and keep-alive idle limit of connections.
+    pub header_read_timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -327,6 +348,9 @@ impl std::fmt::Debug for Config {
             .field("calendar_years", &self.calendar.years())
             .field("audit_checkpoints", &self.audit_checkpoints)
             .field("audit_checkpoint_minutes", &self.audit_checkpoint_minutes)
+            .field("public_url", &self.public_url)
+            .field("secure_cookies", &self.secure_cookies)
+            .field("header_read_timeout", &self.header_read_timeout)
             .finish()
     }
 }
@@ -381,10 +405,33 @@ impl Config {
                 "audit_checkpoint_minutes must be 1 to 1440, not {audit_checkpoint_minutes}"
             )));
         }
+        let public_url = match cli.public_url.clone().or(file.public_url) {
+            Some(u) => Some(parse_public_url(&u)?),
+            None => None,
+        };
+        let secure_cookies = shezhi_http::secure_cookies_for(
+            public_url.as_deref(),
+            cli.secure_cookies.or(file.secure_cookies),
+        );
+        let header_read_timeout = match cli
+            .header_read_timeout_secs
+            .or(file.header_read_timeout_secs)
+        {
+            Some(0) => {
+                return Err(CliError::Config(
+                    "header_read_timeout_secs must be at least 1".into(),
+                ));
+            }
+            Some(secs) => std::time::Duration::from_secs(secs),
+            None => shezhi_http::serve::HEADER_READ_TIMEOUT,
+        };
         Ok(Config {
             audit_checkpoints: cli.audit_checkpoints.clone().or(file.audit_checkpoints),
             audit_checkpoint_minutes,
             calendar,
+            public_url,
+            secure_cookies,
+            header_read_timeout,
             data_key,
             database_url: cli.database_url.clone().or(file.database_url),
             listen,
@@ -460,6 +507,28 @@ pub fn load_years(
     Ok(years)
 }
 
+/// A public URL: `http://` or `https://`, a host, nothing else checked; without a trailing `/`.
+fn parse_public_url(text: &str) -> Result<String, CliError> {
+    let t = text.trim();
+    let rest = ["https://", "http://"]
+        .iter()
+        .find_map(|scheme| {
+            t.get(..scheme.len())
+                .filter(|s| s.eq_ignore_ascii_case(scheme))
+                .map(|_| &t[scheme.len()..])
+        })
+        .ok_or_else(|| {
+            CliError::Config(format!(
+                "public_url {t:?}: must start with https:// or http://"
+            ))
+        })?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(CliError::Config(format!("public_url {t:?}: no host")));
+    }
+    Ok(t.trim_end_matches('/').to_string())
+}
+
 fn parse_key(text: &str, from: &str) -> Result<DataKey, CliError> {
     DataKey::from_hex(text).map_err(|e| CliError::Config(format!("{from}: {e}")))
 }
@@ -475,5 +544,70 @@ pub fn init_tracing(cfg: &Config) {
     match cfg.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(args: &[&str]) -> Result<Config, CliError> {
+        let cli = Cli::try_parse_from(
+            std::iter::once("shezhi")
+                .chain(args.iter().copied())
+                .chain(["serve"]),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        Config::load(&cli)
+    }
+
+    #[test]
+    fn an_https_public_url_marks_the_cookie_secure_unless_overridden() {
+        let secure = |args: &[&str]| load(args).map(|c| c.secure_cookies).ok();
+        assert_eq!(
+            secure(&["--public-url", "https://shezhi.example.gov.cn/"]),
+            Some(true)
+        );
+        assert_eq!(secure(&["--public-url", "HTTPS://a.example"]), Some(true));
+        assert_eq!(
+            secure(&["--public-url", "http://10.0.0.5:8080"]),
+            Some(false)
+        );
+        assert_eq!(
+            secure(&[
+                "--public-url",
+                "https://a.example",
+                "--secure-cookies",
+                "false"
+            ]),
+            Some(false)
+        );
+        assert_eq!(secure(&["--secure-cookies", "true"]), Some(true));
+        let c = load(&["--public-url", "https://a.example/"]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.public_url.as_deref(), Some("https://a.example"));
+    }
+
+    #[test]
+    fn a_public_url_without_scheme_or_host_is_refused() {
+        for bad in [
+            "shezhi.example",
+            "ftp://a.example",
+            "https://",
+            "https:///x",
+            "https://a b",
+        ] {
+            assert!(load(&["--public-url", bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_header_read_timeout_is_configurable() {
+        let c = load(&["--header-read-timeout-secs", "3"]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.header_read_timeout, std::time::Duration::from_secs(3));
+        let c = load(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            c.header_read_timeout,
+            shezhi_http::serve::HEADER_READ_TIMEOUT
+        );
     }
 }

@@ -268,7 +268,11 @@ pub async fn sign_out(
     let mut out = HeaderMap::new();
     out.insert(
         header::SET_COOKIE,
-        HeaderValue::from_static("shezhi_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+        HeaderValue::from_static(if s.secure_cookies {
+            "shezhi_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0; Secure"
+        } else {
+            "shezhi_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+        }),
     );
     Ok((StatusCode::NO_CONTENT, out))
 }

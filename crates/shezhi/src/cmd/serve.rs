@@ -70,6 +70,12 @@ pub async fn run(cfg: &Config, demo: Option<&RegisterArgs>) -> Result<(), CliErr
     let locator = load_locator(&store).await?;
     let mut state = AppState::new(store.clone(), locator).with_vault(vault);
     state.calendar = Arc::new(cfg.calendar.clone());
+    state.secure_cookies = cfg.secure_cookies;
+    if !cfg.secure_cookies && demo.is_none() {
+        tracing::warn!(
+            "the session cookie is not marked Secure: set public_url to the https:// address people use (or secure_cookies = true)"
+        );
+    }
     let mut state = state.with_group_commit(256);
     super::workers::spawn_sweeper(
         store.clone(),
@@ -113,13 +119,12 @@ pub async fn run(cfg: &Config, demo: Option<&RegisterArgs>) -> Result<(), CliErr
         }
         println!();
     }
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| CliError::io("server", e))?;
+    let options = shezhi_http::ServeOptions {
+        header_read_timeout: cfg.header_read_timeout,
+    };
+    shezhi_http::serve(listener, app, options, shutdown_signal())
+        .await
+        .map_err(|e| CliError::io("server", e))?;
     tracing::info!("shutting down: connections drained");
     if let Err(e) = checkpoints.write(&store, "shutdown").await {
         tracing::warn!(error = %e, "the audit checkpoint at shutdown failed");
