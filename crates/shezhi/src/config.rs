@@ -56,6 +56,14 @@ pub struct Cli {
     pub secure_cookies: Option<bool>,
     /// Seconds a client has to send a request's headers; also the longest a kept-alive
     /// connection may stay idle (default 10).
+    /// Reverse proxies whose `X-Forwarded-For` names the client: addresses or CIDR blocks,
+    /// comma-separated (`10.0.0.5,10.1.0.0/16`). Without it the header is ignored.
+    #[arg(long, global = true, env = "SHEZHI_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<String>>,
+    /// The token a Prometheus scraper sends as `Authorization: Bearer …` to read `/metrics`;
+    /// without it `/metrics` answers only this machine (loopback).
+    #[arg(long, global = true, env = "SHEZHI_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     #[arg(long, global = true, env = "SHEZHI_HEADER_READ_TIMEOUT_SECS",
         value_parser = clap::value_parser!(u64).range(1..=600))]
     pub header_read_timeout_secs: Option<u64>,
@@ -306,6 +314,8 @@ struct FileConfig {
     audit_checkpoint_minutes: Option<u64>,
     public_url: Option<String>,
     secure_cookies: Option<bool>,
+    trusted_proxies: Option<Vec<String>>,
+    metrics_token: Option<String>,
     header_read_timeout_secs: Option<u64>,
 }
 
@@ -327,6 +337,10 @@ pub struct Config {
     pub audit_checkpoint_minutes: u64,
     /// The URL people reach the server at (`http://` or `https://`), if configured.
     pub public_url: Option<String>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: shezhi_http::auth::TrustedProxies,
+    /// The token `/metrics` asks of scrapers (None: loopback only).
+    pub metrics_token: Option<String>,
     /// Whether the session cookie is marked `Secure` (set, or derived from `public_url`).
     pub secure_cookies: bool,
     /// Header-read and keep-alive idle limit of connections.
@@ -349,6 +363,8 @@ impl std::fmt::Debug for Config {
             .field("audit_checkpoints", &self.audit_checkpoints)
             .field("audit_checkpoint_minutes", &self.audit_checkpoint_minutes)
             .field("public_url", &self.public_url)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<hidden>"))
             .field("secure_cookies", &self.secure_cookies)
             .field("header_read_timeout", &self.header_read_timeout)
             .finish()
@@ -425,7 +441,21 @@ impl Config {
             Some(secs) => std::time::Duration::from_secs(secs),
             None => shezhi_http::serve::HEADER_READ_TIMEOUT,
         };
+        let trusted_proxies = shezhi_http::auth::TrustedProxies::parse(
+            &cli.trusted_proxies
+                .clone()
+                .or(file.trusted_proxies)
+                .unwrap_or_default(),
+        )
+        .map_err(|e| CliError::Config(format!("trusted_proxies: {e}")))?;
+        let metrics_token = cli
+            .metrics_token
+            .clone()
+            .or(file.metrics_token)
+            .filter(|t| !t.trim().is_empty());
         Ok(Config {
+            trusted_proxies,
+            metrics_token,
             audit_checkpoints: cli.audit_checkpoints.clone().or(file.audit_checkpoints),
             audit_checkpoint_minutes,
             calendar,

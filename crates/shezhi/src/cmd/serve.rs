@@ -71,6 +71,8 @@ pub async fn run(cfg: &Config, demo: Option<&RegisterArgs>) -> Result<(), CliErr
     let mut state = AppState::new(store.clone(), locator).with_vault(vault);
     state.calendar = Arc::new(cfg.calendar.clone());
     state.secure_cookies = cfg.secure_cookies;
+    state.metrics_token = cfg.metrics_token.clone();
+    let state = state.with_trusted_proxies(cfg.trusted_proxies.clone());
     if !cfg.secure_cookies && demo.is_none() {
         tracing::warn!(
             "the session cookie is not marked Secure: set public_url to the https:// address people use (or secure_cookies = true)"
