@@ -158,11 +158,21 @@ fn client_ip(parts: &Parts) -> ClientIp {
     }
 }
 
-fn peer(parts: &Parts) -> Option<std::net::IpAddr> {
-    parts
+/// The connection's peer: the server's connection info, or a test's stand-in for it.
+pub fn peer(parts: &Parts) -> Option<std::net::IpAddr> {
+    use axum::extract::connect_info::{ConnectInfo, MockConnectInfo};
+    use std::net::SocketAddr;
+    let real = parts
         .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip())
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    real.or_else(|| {
+        parts
+            .extensions
+            .get::<MockConnectInfo<SocketAddr>>()
+            .map(|c| c.0)
+    })
+    .map(|a| a.ip())
 }
 
 /// The client's address for a request: the peer, unless the peer is one of the trusted

@@ -34,8 +34,6 @@ pub struct AppState {
 /// Rate limits of the server, shared by all requests.
 #[derive(Debug)]
 pub struct Limits {
-    /// Sign-in attempts per user name.
-    pub sign_in_user: crate::ratelimit::RateLimiter,
     /// Sign-in attempts per client address.
     pub sign_in_address: crate::ratelimit::RateLimiter,
     /// Requests without credentials per client address.
@@ -53,7 +51,6 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            sign_in_user: crate::ratelimit::RateLimiter::new(10, 60_000),
             sign_in_address: crate::ratelimit::RateLimiter::new(30, 60_000),
             anonymous_address: crate::ratelimit::RateLimiter::new(600, 60_000),
             api_key: crate::ratelimit::RateLimiter::new(1_200, 60_000),

@@ -58,11 +58,21 @@ pub struct Cli {
     /// connection may stay idle (default 10).
     /// Reverse proxies whose `X-Forwarded-For` names the client: addresses or CIDR blocks,
     /// comma-separated (`10.0.0.5,10.1.0.0/16`). Without it the header is ignored.
-    #[arg(long, global = true, env = "SHEZHI_TRUSTED_PROXIES", value_delimiter = ',')]
+    #[arg(
+        long,
+        global = true,
+        env = "SHEZHI_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
     pub trusted_proxies: Option<Vec<String>>,
     /// The token a Prometheus scraper sends as `Authorization: Bearer …` to read `/metrics`;
     /// without it `/metrics` answers only this machine (loopback).
-    #[arg(long, global = true, env = "SHEZHI_METRICS_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SHEZHI_METRICS_TOKEN",
+        hide_env_values = true
+    )]
     pub metrics_token: Option<String>,
     #[arg(long, global = true, env = "SHEZHI_HEADER_READ_TIMEOUT_SECS",
         value_parser = clap::value_parser!(u64).range(1..=600))]
@@ -364,7 +374,10 @@ impl std::fmt::Debug for Config {
             .field("audit_checkpoint_minutes", &self.audit_checkpoint_minutes)
             .field("public_url", &self.public_url)
             .field("trusted_proxies", &self.trusted_proxies)
-            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<hidden>"))
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<hidden>"),
+            )
             .field("secure_cookies", &self.secure_cookies)
             .field("header_read_timeout", &self.header_read_timeout)
             .finish()

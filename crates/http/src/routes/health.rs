@@ -53,12 +53,11 @@ pub async fn metrics(
     State(s): State<AppState>,
     req: axum::extract::Request,
 ) -> Result<impl IntoResponse, ApiError> {
-    let peer = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+    let (parts, _) = req.into_parts();
+    let peer = crate::auth::peer(&parts);
     let allowed = match &s.metrics_token {
-        Some(token) => req
-            .headers()
+        Some(token) => parts
+            .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
@@ -66,7 +65,7 @@ pub async fn metrics(
                 shezhi_domain::access::secret_hash(sent.trim())
                     == shezhi_domain::access::secret_hash(token)
             }),
-        None => peer.is_some_and(|p| p.0.ip().is_loopback()),
+        None => peer.is_some_and(|p| p.is_loopback()),
     };
     if !allowed {
         return Err(ApiError::new(
