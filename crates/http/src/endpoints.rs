@@ -77,6 +77,23 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep("get", "/api/v1/grids/{code}", Public),
     ep("post", "/api/v1/session", Public),
     ep("delete", "/api/v1/session", Public),
+    ep("get", "/api/v1/users/{id}/tokens", Act(Action::ManageUsers)),
+    ep("delete", "/api/v1/tokens/{id}", Act(Action::ManageUsers)),
+    ep(
+        "post",
+        "/api/v1/users/{id}/disable",
+        Act(Action::ManageUsers),
+    ),
+    ep(
+        "post",
+        "/api/v1/users/{id}/enable",
+        Act(Action::ManageUsers),
+    ),
+    ep(
+        "delete",
+        "/api/v1/users/{id}/sessions",
+        Act(Action::ManageUsers),
+    ),
     ep("get", "/api/v1/me", Public),
     ep(
         "get",

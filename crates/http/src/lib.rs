@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::command::router())
         .merge(routes::campaigns::router())
         .merge(routes::session::router())
+        .merge(routes::users::router())
         .merge(routes::web::router())
         .merge(openapi::router())
         .fallback(routes::not_found)

@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::routes::{
     campaigns, case_steps, cases, catalogue, command, health, locate, regions, register,
-    register_edit, session,
+    register_edit, session, users,
 };
 use axum::routing::get;
 use axum::{Json, Router};
@@ -20,6 +20,7 @@ use utoipa::OpenApi;
         register::households, register::residents, register::counts, register::household, register::resident, register::search,
         register_edit::reveal, register_edit::set_tag, register_edit::clear_tag,
         session::sign_in, session::sign_out, session::me,
+        users::tokens, users::revoke_token, users::disable, users::enable, users::end_sessions,
         cases::report, cases::list, cases::detail, cases::photo, cases::track, case_steps::take,
         catalogue::categories, catalogue::put_category, catalogue::units,
         command::overview, command::indicators, command::report_xlsx, command::board, command::notifications,

@@ -119,8 +119,10 @@ async fn a_full_number_search_needs_the_right_and_is_audited_and_limited(store: 
 }
 
 /// How many identity numbers fit what a viewer sees of one person: the masked form, the
-/// birth date and the sex, with the digits of the place (3-6) taken as known from the
-/// address (the worst case). Only the sequence digits 15-17 can still vary.
+/// birth date and the sex, with the digits of the place (1-6) taken as known from the
+/// address (the worst case; any fixed place gives the same count, one sequence in eleven
+/// fitting a check character). Only the sequence digits 15-17 can still vary. With the
+/// former mask (`5101**********1234`) no number is left to vary at all.
 fn candidates(masked: &str, birth_date: &str, sex: &str) -> usize {
     let m = masked.as_bytes();
     assert_eq!(m.len(), 18, "{masked}");
@@ -546,7 +548,151 @@ async fn keys_and_proxied_clients_have_budgets_of_their_own(store: Store) {
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
 }
 
+async fn an_administrator_revokes_tokens_disables_users_and_ends_sessions(store: Store) {
+    let st = state(&store)
+        .await
+        .with_clock(Arc::new(FixedClock::new(NOW_MS)));
+    let admin = token_for(
+        &store,
+        "admin",
+        vec![Binding {
+            role: Role::Admin,
+            scope: None,
+            unit: None,
+        }],
+        None,
+    )
+    .await;
+    let worker = token_for(
+        &store,
+        "worker",
+        scoped(Role::GridWorker, "510104018001001"),
+        None,
+    )
+    .await;
+    let worker_id = store
+        .user_by_username("worker")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .map(|u| u.id)
+        .unwrap_or_default();
+    let admin_app = with_token(router(st.clone()), &admin);
+    let worker_app = with_token(router(st.clone()), &worker);
+    let (status, _) = get(&worker_app, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::OK);
+    // Only administrators may.
+    let (status, body) = get(&worker_app, &format!("/api/v1/users/{worker_id}/tokens")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = get(&admin_app, "/api/v1/users/99999/tokens").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_error(&body, "user_not_found");
+    let (status, list) = get(&admin_app, &format!("/api/v1/users/{worker_id}/tokens")).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert!(
+        !list.to_string().contains(&worker),
+        "a token's secret in {list}"
+    );
+    let token_id = list["items"][0]["id"].as_i64().unwrap_or_default();
+    // A session of the worker's, ended by the administrator.
+    store
+        .create_session(
+            &shezhi_domain::access::secret_hash("phone-session"),
+            worker_id,
+            "csrf",
+            NOW_MS,
+            NOW_MS + 3_600_000,
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (status, ended) = common::send(
+        &admin_app,
+        "DELETE",
+        &format!("/api/v1/users/{worker_id}/sessions"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{ended}");
+    assert_eq!(ended["ended"], 1);
+    // The token revoked: the worker is nobody at once.
+    let (status, _) = common::send(
+        &admin_app,
+        "DELETE",
+        &format!("/api/v1/tokens/{token_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = get(&worker_app, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_error(&body, "invalid_token");
+    // Disabled: a fresh token of theirs does not work either; enabled again, it does.
+    let again = secret_hash_token(&store, worker_id).await;
+    let again_app = with_token(router(st), &again);
+    let (status, _) = common::send(
+        &admin_app,
+        "POST",
+        &format!("/api/v1/users/{worker_id}/disable"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = get(&again_app, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = common::send(
+        &admin_app,
+        "POST",
+        &format!("/api/v1/users/{worker_id}/enable"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = get(&again_app, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::OK);
+    // Nobody disables themselves by mistake.
+    let admin_id = store
+        .user_by_username("admin")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .map(|u| u.id)
+        .unwrap_or_default();
+    let (status, body) = common::send(
+        &admin_app,
+        "POST",
+        &format!("/api/v1/users/{admin_id}/disable"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_error(&body, "cannot_disable_self");
+}
+
+async fn secret_hash_token(store: &Store, user: i64) -> String {
+    let token = format!("second-token-{user}");
+    let note = AuditNote {
+        at_ms: NOW_MS,
+        actor: "test".into(),
+        action: "api_token_created".into(),
+        target: String::new(),
+        region_code: None,
+        ip: None,
+        detail: Value::Null,
+    };
+    store
+        .create_api_token(
+            user,
+            "second",
+            &shezhi_domain::access::secret_hash(&token),
+            &note,
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    token
+}
+
 on_both_backends!(
+    an_administrator_revokes_tokens_disables_users_and_ends_sessions,
     a_full_number_search_needs_the_right_and_is_audited_and_limited,
     no_masked_number_can_be_worked_out_from_what_a_role_reads,
     a_bogus_credential_does_not_skip_the_address_budget,

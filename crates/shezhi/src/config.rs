@@ -141,9 +141,37 @@ pub enum AdminWhat {
         /// What the token is for, e.g. `open311-gateway`.
         #[arg(long)]
         name: String,
-        /// Days until it expires (default: never).
-        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        /// Days until it expires (default 90).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650), conflicts_with = "no_expiry")]
         days: Option<u32>,
+        /// A token that never expires (for a gateway whose key is rotated by other means).
+        #[arg(long)]
+        no_expiry: bool,
+    },
+    /// List a user's API tokens (id, name, created, expires, revoked).
+    ListTokens {
+        #[arg(long)]
+        username: String,
+    },
+    /// Revoke an API token at once.
+    RevokeToken {
+        #[arg(long)]
+        id: i64,
+    },
+    /// Disable a user: no sign-in, no token; their sessions end now.
+    DisableUser {
+        #[arg(long)]
+        username: String,
+    },
+    /// Enable a disabled user again.
+    EnableUser {
+        #[arg(long)]
+        username: String,
+    },
+    /// End every browser session of a user.
+    EndSessions {
+        #[arg(long)]
+        username: String,
     },
 }
 

@@ -164,6 +164,57 @@ async fn users_and_the_audit_chain(backend: Backend) {
         "{}",
         text(&broken)
     );
+
+    // Revocation: tokens expire in 90 days unless said otherwise, are listed without their
+    // secret and revoked at once; a disabled user's tokens stop, and start again when enabled.
+    let second = shezhi(
+        &url,
+        &["admin", "create-token", "--username", "ops", "--name", "gw"],
+        None,
+    );
+    assert!(second.status.success(), "{}", text(&second));
+    let second_hash =
+        shezhi_domain::access::secret_hash(String::from_utf8_lossy(&second.stdout).trim());
+    let holder = |at: i64| {
+        let store = db.store.clone();
+        let hash = second_hash.clone();
+        async move {
+            store
+                .api_token_user(&hash, at)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+        }
+    };
+    assert!(holder(now + 89 * 86_400_000).await.is_some());
+    assert_eq!(holder(now + 91 * 86_400_000).await, None);
+    let listed = shezhi(&url, &["admin", "list-tokens", "--username", "ops"], None);
+    assert!(listed.status.success(), "{}", text(&listed));
+    let listing = String::from_utf8_lossy(&listed.stdout).to_string();
+    assert!(
+        listing.contains("open311") && listing.contains("gw") && !listing.contains(&token),
+        "{listing}"
+    );
+    let first_id = listing
+        .lines()
+        .find(|l| l.contains("open311"))
+        .and_then(|l| l.split('\t').next())
+        .unwrap_or_default()
+        .to_string();
+    let revoked = shezhi(&url, &["admin", "revoke-token", "--id", &first_id], None);
+    assert!(revoked.status.success(), "{}", text(&revoked));
+    assert_eq!(user(now).await, None, "a revoked token still works");
+    let disabled = shezhi(&url, &["admin", "disable-user", "--username", "ops"], None);
+    assert!(disabled.status.success(), "{}", text(&disabled));
+    assert_eq!(
+        holder(now).await,
+        None,
+        "a disabled user's token still works"
+    );
+    let enabled = shezhi(&url, &["admin", "enable-user", "--username", "ops"], None);
+    assert!(enabled.status.success(), "{}", text(&enabled));
+    assert!(holder(now).await.is_some());
+    let ended = shezhi(&url, &["admin", "end-sessions", "--username", "ops"], None);
+    assert!(ended.status.success(), "{}", text(&ended));
     db.cleanup().await;
 }
 

@@ -13,6 +13,7 @@ pub mod regions;
 pub mod register;
 pub mod register_edit;
 pub mod session;
+pub mod users;
 pub mod web;
 
 use crate::ApiError;

@@ -5,6 +5,7 @@ use super::register::now_ms;
 use super::{CliError, open_store};
 use crate::config::{AdminArgs, AdminWhat, AuditArgs, AuditWhat, Config};
 use shezhi_domain::access::{Binding, Role, password, secret_hash};
+use shezhi_domain::people::Date;
 use shezhi_domain::territory::RegionCode;
 use shezhi_store::Store;
 use shezhi_store::access::{AuditCheck, AuditNote, HandlingUnit, NewUser};
@@ -101,7 +102,13 @@ pub async fn admin(cfg: &Config, args: AdminArgs) -> Result<(), CliError> {
             username,
             name,
             days,
+            no_expiry,
         } => {
+            let days = if no_expiry {
+                None
+            } else {
+                Some(days.unwrap_or(DEFAULT_TOKEN_DAYS))
+            };
             let name = name.trim();
             if name.is_empty() || name.chars().count() > 100 {
                 return Err(CliError::Config(
@@ -122,7 +129,86 @@ pub async fn admin(cfg: &Config, args: AdminArgs) -> Result<(), CliError> {
             println!("{token}");
             Ok(())
         }
+        other => revocation(cfg, other).await,
     }
+}
+
+/// Days an API token lives unless said otherwise.
+pub const DEFAULT_TOKEN_DAYS: u32 = 90;
+
+/// Revocation: list, revoke, disable, enable, end sessions; every change audited as `cli`.
+async fn revocation(cfg: &Config, what: AdminWhat) -> Result<(), CliError> {
+    let store = open_store(cfg, cfg.database_url()).await?;
+    super::bind_keys(&store, cfg.data_key.as_ref(), "cli").await?;
+    let done = revoke_with(&store, what).await;
+    store.close().await;
+    done
+}
+
+async fn user_id(store: &Store, username: &str) -> Result<i64, CliError> {
+    store
+        .user_by_username(username)
+        .await?
+        .map(|u| u.id)
+        .ok_or_else(|| CliError::Config(format!("no user named {username:?}")))
+}
+
+async fn revoke_with(store: &Store, what: AdminWhat) -> Result<(), CliError> {
+    let at = |action: &str, target: String| {
+        let mut n = note("cli", action);
+        n.target = target;
+        n
+    };
+    match what {
+        AdminWhat::ListTokens { username } => {
+            let id = user_id(store, &username).await?;
+            for t in store.api_tokens_of(id).await? {
+                let state = match (t.revoked_at_ms, t.expires_at_ms) {
+                    (Some(_), _) => "revoked".to_string(),
+                    (None, Some(e)) if e <= now_ms() => "expired".to_string(),
+                    (None, Some(e)) => format!("expires {}", Date::from_epoch_ms_cst(e)),
+                    (None, None) => "never expires".to_string(),
+                };
+                println!("{}\t{}\t{}", t.id, t.name, state);
+            }
+        }
+        AdminWhat::RevokeToken { id } => {
+            let changed = store
+                .revoke_api_token(id, &at("api_token.revoked", format!("api_token:{id}")))
+                .await?;
+            println!(
+                "API token {id} {}",
+                if changed {
+                    "revoked"
+                } else {
+                    "was already revoked"
+                }
+            );
+        }
+        AdminWhat::DisableUser { username } => {
+            let id = user_id(store, &username).await?;
+            store
+                .set_user_active(id, false, &at("user.disabled", format!("user:{id}")))
+                .await?;
+            println!("user {username} disabled; their sessions ended");
+        }
+        AdminWhat::EnableUser { username } => {
+            let id = user_id(store, &username).await?;
+            store
+                .set_user_active(id, true, &at("user.enabled", format!("user:{id}")))
+                .await?;
+            println!("user {username} enabled");
+        }
+        AdminWhat::EndSessions { username } => {
+            let id = user_id(store, &username).await?;
+            let n = store
+                .end_sessions(id, &at("sessions.ended", format!("user:{id}")))
+                .await?;
+            println!("ended {n} sessions of {username}");
+        }
+        AdminWhat::CreateUser { .. } | AdminWhat::CreateToken { .. } => {}
+    }
+    Ok(())
 }
 
 /// A new random token for an active user, stored only as its hash (audited); gives its id and
