@@ -10,6 +10,7 @@ mod error;
 pub mod extract;
 pub mod metrics;
 pub mod openapi;
+mod photos;
 pub mod ratelimit;
 mod routes;
 mod state;
