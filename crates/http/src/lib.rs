@@ -12,6 +12,7 @@ pub mod extract;
 pub mod headers;
 pub mod metrics;
 pub mod openapi;
+mod photos;
 pub mod ratelimit;
 mod routes;
 pub mod serve;

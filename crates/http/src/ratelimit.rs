@@ -1,5 +1,6 @@
-//! Rate limits kept in memory per key (a user name, an address): at most `limit` events per
-//! window, windows sliding by halves. Time comes from the caller's clock.
+//! Rate limits kept in memory per key (a user name, an address): at most `limit` events (or
+//! bytes, for the photo quotas) per window, windows sliding by halves. Time comes from the
+//! caller's clock.
 
 use shezhi_domain::access::throttle::{self, Turn, Turns};
 use std::collections::HashMap;
@@ -7,13 +8,13 @@ use std::sync::Mutex;
 
 #[derive(Debug)]
 pub struct RateLimiter {
-    limit: u32,
+    limit: u64,
     window_ms: i64,
-    slots: Mutex<HashMap<String, (i64, u32, u32)>>,
+    slots: Mutex<HashMap<String, (i64, u64, u64)>>,
 }
 
 impl RateLimiter {
-    pub fn new(limit: u32, window_ms: i64) -> RateLimiter {
+    pub fn new(limit: u64, window_ms: i64) -> RateLimiter {
         RateLimiter {
             limit,
             window_ms: window_ms.max(2),
@@ -39,6 +40,22 @@ impl RateLimiter {
     /// is then not counted). Estimates the sliding window from the current and the previous
     /// half-window.
     pub fn allow(&self, key: &str, now_ms: i64) -> bool {
+        self.take(key, 1, now_ms)
+    }
+
+    /// The most this limiter allows in a window.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// The window's length in milliseconds.
+    pub fn window_ms(&self) -> i64 {
+        self.window_ms
+    }
+
+    /// Count `amount` for `key` at `now_ms` (bytes, for a quota); false when that would take
+    /// the key over its limit (nothing is then counted).
+    pub fn take(&self, key: &str, amount: u64, now_ms: i64) -> bool {
         let half = self.window_ms / 2;
         let bucket = now_ms.div_euclid(half);
         let Ok(mut slots) = self.slots.lock() else {
@@ -52,11 +69,29 @@ impl RateLimiter {
             let prev = if entry.0 == bucket - 1 { entry.2 } else { 0 };
             *entry = (bucket, prev, 0);
         }
-        if entry.1 + entry.2 >= self.limit {
+        if entry.1 + entry.2 + amount > self.limit {
             return false;
         }
-        entry.2 += 1;
+        entry.2 += amount;
         true
+    }
+
+    /// Give back what `take` counted when the thing it paid for did not happen (a report
+    /// refused after its photos were counted).
+    pub fn give_back(&self, key: &str, amount: u64, now_ms: i64) {
+        let bucket = now_ms.div_euclid(self.window_ms / 2);
+        let Ok(mut slots) = self.slots.lock() else {
+            return;
+        };
+        if let Some(entry) = slots.get_mut(key) {
+            if entry.0 == bucket {
+                let from_current = amount.min(entry.2);
+                entry.2 -= from_current;
+                entry.1 = entry.1.saturating_sub(amount - from_current);
+            } else if entry.0 == bucket - 1 {
+                entry.2 = entry.2.saturating_sub(amount);
+            }
+        }
     }
 }
 
@@ -177,5 +212,19 @@ mod tests {
         assert!(r.allow("b", 2_000), "other keys are not affected");
         assert!(!r.allow("a", 40_000), "still inside the window");
         assert!(r.allow("a", 121_000), "a full window later");
+    }
+
+    #[test]
+    fn takes_amounts_and_gives_them_back() {
+        let r = RateLimiter::new(100, 60_000);
+        assert!(r.take("a", 60, 1_000));
+        assert!(!r.take("a", 41, 1_000), "60 + 41 is over 100");
+        assert!(r.take("a", 40, 1_000));
+        r.give_back("a", 30, 2_000);
+        assert!(
+            r.take("a", 30, 2_000),
+            "what was given back can be taken again"
+        );
+        assert!(!r.take("a", 1, 2_000));
     }
 }

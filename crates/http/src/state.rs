@@ -46,6 +46,15 @@ pub struct Limits {
     pub track_failures: crate::ratelimit::RateLimiter,
     /// Searches by a full identity number or phone per user.
     pub full_number_search: crate::ratelimit::RateLimiter,
+    /// Bytes of photos on reports without an account, per client address.
+    pub anonymous_photo_bytes_address: crate::ratelimit::RateLimiter,
+    /// Bytes of photos on reports without an account, all addresses together.
+    pub anonymous_photo_bytes_total: crate::ratelimit::RateLimiter,
+    /// Most pixels (width × height) a photo may have; read from its header before it is
+    /// decoded, so that a small file that unpacks to gigabytes is refused first.
+    pub photo_max_pixels: u64,
+    /// Photos decoded at once (each may take width × height × 4 bytes while it is checked).
+    pub photo_decoders: tokio::sync::Semaphore,
 }
 
 impl Default for Limits {
@@ -57,6 +66,10 @@ impl Default for Limits {
             unknown_names: crate::ratelimit::UnknownNames::default(),
             track_failures: crate::ratelimit::RateLimiter::new(10, 3_600_000),
             full_number_search: crate::ratelimit::RateLimiter::new(30, 3_600_000),
+            anonymous_photo_bytes_address: crate::ratelimit::RateLimiter::new(20 << 20, 3_600_000),
+            anonymous_photo_bytes_total: crate::ratelimit::RateLimiter::new(500 << 20, 86_400_000),
+            photo_max_pixels: 40_000_000,
+            photo_decoders: tokio::sync::Semaphore::new(2),
         }
     }
 }

@@ -355,7 +355,17 @@ async fn the_loop_from_report_to_not_fixed(store: Store) {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let png = shezhi_http::base64::encode(b"\x89PNG\r\n\x1a\n0000");
+    // A feedback photo must be a whole image: a PNG header followed by anything else is not.
+    let fake = shezhi_http::base64::encode(b"\x89PNG\r\n\x1a\n<html>0000</html>");
+    let (status, body) = send(&w.cg, "POST", &format!("/api/v1/cases/{id}/steps"),
+        Some(json!({"step": "feedback", "note": "已清理", "photos": [{"content_type": "image/png", "data_base64": fake}]}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_error(&body, "invalid_photo");
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::new_rgb8(4, 4)
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let png = shezhi_http::base64::encode(png.get_ref());
     step(&w.cg, id, json!({"step": "feedback", "note": "已清理占道摊点并设置隔离", "photos": [{"content_type": "image/png", "data_base64": png}]})).await;
     let (_, d) = send(&w.jiedao, "GET", &format!("/api/v1/cases/{id}"), None).await;
     let photo = d["photos"][0].as_i64().unwrap_or_default();

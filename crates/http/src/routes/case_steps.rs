@@ -4,7 +4,7 @@
 //! the rest in one transaction.
 
 use super::case_access::visible_case;
-use super::cases::{PhotoIn, photos};
+use super::cases::PhotoIn;
 use crate::auth::Caller;
 use crate::extract::ApiJson;
 use crate::extract::ApiPath;
@@ -133,7 +133,7 @@ pub async fn take(
         not_fixed: body.not_fixed,
         merge_into: body.merge_into,
         pause_until_ms: body.pause_until_ms,
-        photos: photos(&body.photos)?,
+        photos: crate::photos::checked(&s, &body.photos).await?,
         expect_events: body.expect_events,
     };
     shezhi_store::cases::check_photos(&input.photos)?;

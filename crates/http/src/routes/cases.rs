@@ -15,7 +15,7 @@ use shezhi_domain::access::{Action, Role};
 use shezhi_domain::cases::{Capacity, Source, Step};
 use shezhi_domain::people::Phone;
 use shezhi_domain::territory::RegionCode;
-use shezhi_store::cases::{CaseDetail, CaseFilter, CaseList, Intake, NewCase, Photo, StepInput};
+use shezhi_store::cases::{CaseDetail, CaseFilter, CaseList, Intake, NewCase, StepInput};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -28,30 +28,11 @@ pub fn router() -> Router<AppState> {
 /// A photo inside a JSON body.
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct PhotoIn {
-    /// `image/jpeg`, `image/png` or `image/webp`.
+    /// `image/jpeg`, `image/png` or `image/webp` (the type kept is what the bytes decode as).
     pub content_type: String,
-    /// The bytes in base64, at most 5 MB decoded.
+    /// The bytes in base64, at most 5 MB decoded (and within the request's 1 MB body): a
+    /// whole JPEG, PNG or WebP image of at most 40 megapixels, else `400 invalid_photo`.
     pub data_base64: String,
-}
-
-pub(crate) fn photos(list: &[PhotoIn]) -> Result<Vec<Photo>, ApiError> {
-    list.iter()
-        .map(|p| {
-            crate::base64::decode(&p.data_base64)
-                .map(|bytes| Photo {
-                    content_type: p.content_type.clone(),
-                    bytes,
-                })
-                .ok_or_else(|| {
-                    ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_photo",
-                        "照片数据须为 base64 编码",
-                        "photo data must be base64",
-                    )
-                })
-        })
-        .collect()
 }
 
 /// A report.
@@ -129,7 +110,9 @@ fn place(s: &AppState, r: &ReportIn) -> Result<(RegionCode, Option<[f64; 2]>), A
 #[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = ReportIn,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body give the same case")),
     responses((status = 201, body = Intake), (status = 200, description = "The case this key made before", body = Intake),
-        (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+        (status = 400, description = "Malformed report, or a photo that is not a whole JPEG, PNG or WebP image of at most 40 megapixels (`invalid_photo`)", body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
+        (status = 429, description = "Without an account: the photo quota of the address (20 MB an hour) or of all such reports (500 MB a day) is used up (`photo_quota_exceeded`); the report was not made, send it without photos or later", body = crate::error::ErrorBody)))]
 pub async fn report(
     State(s): State<AppState>,
     caller: Caller,
@@ -222,6 +205,9 @@ pub async fn report(
             Ok((principal.clone(), k.to_string(), hash))
         })
         .transpose()?;
+    let photos = crate::photos::checked(&s, &r.photos).await?;
+    let quota =
+        crate::photos::take_quota(&s, caller.user.is_some(), caller.ip.as_deref(), &photos)?;
     let case = NewCase {
         source,
         category: r.category.trim().to_string(),
@@ -232,11 +218,21 @@ pub async fn report(
         address: r.address.clone(),
         reporter: caller.actor(),
         contact,
-        photos: photos(&r.photos)?,
+        photos,
         idempotency,
         ip: caller.ip.clone(),
     };
-    let mut intake = submit(&s, case).await?;
+    let mut intake = match submit(&s, case).await {
+        Ok(intake) if intake.created => intake,
+        Ok(intake) => {
+            quota.give_back(&s);
+            intake
+        }
+        Err(e) => {
+            quota.give_back(&s);
+            return Err(e);
+        }
+    };
     if intake.created {
         if let (Some(note), true) = (solve, grid_worker_here) {
             let input = StepInput {
@@ -441,7 +437,7 @@ pub async fn detail(
 /// A photo of a case.
 #[utoipa::path(get, path = "/api/v1/cases/{id}/photos/{photo}", tag = "cases",
     params(("id" = i64, Path, description = "Case id"), ("photo" = i64, Path, description = "Photo id")),
-    responses((status = 200, description = "The image", content_type = "image/jpeg"), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "The image, typed by what its bytes decode as, with `X-Content-Type-Options: nosniff`", content(("image/jpeg"), ("image/png"), ("image/webp"))), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn photo(
     State(s): State<AppState>,
     caller: Caller,
@@ -451,7 +447,7 @@ pub async fn photo(
     let id = super::register::record_id(&id, "案件", "case")?;
     let photo = super::register::record_id(&photo, "照片", "photo")?;
     visible_case(&s, &caller, id).await?;
-    let (content_type, bytes) = s.store.case_photo(id, photo).await?.ok_or_else(|| {
+    let (stored_type, bytes) = s.store.case_photo(id, photo).await?.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "photo_not_found",
@@ -459,10 +455,33 @@ pub async fn photo(
             format!("photo {photo} not found"),
         )
     })?;
+    // The type is what the bytes are, whatever was stored beside them (photos taken before
+    // they were decoded on arrival were typed by their first bytes only); anything else is
+    // served as a download, never as something a browser would render.
+    let content_type = image::guess_format(&bytes)
+        .ok()
+        .and_then(crate::photos::media_type)
+        .unwrap_or("application/octet-stream");
+    if content_type != stored_type {
+        tracing::warn!(
+            case = id,
+            photo,
+            stored_type,
+            content_type,
+            "photo bytes differ from their stored type"
+        );
+    }
+    let disposition = if content_type == "application/octet-stream" {
+        "attachment"
+    } else {
+        "inline"
+    };
     Ok((
         [
             (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "private, max-age=86400".into()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "private, max-age=86400"),
         ],
         bytes,
     )

@@ -36,8 +36,28 @@ pub(crate) fn hex(b: &[u8]) -> String {
     shezhi_domain::people::privacy::hex(b)
 }
 
-/// Check photos: count, type, size.
+/// Check photos: count, stated type, size, and that the bytes start as their type does.
 pub fn check_photos(photos: &[Photo]) -> Result<(), StoreError> {
+    check_photo_sizes(photos)?;
+    for p in photos {
+        let magic_ok = match p.content_type.as_str() {
+            "image/jpeg" => p.bytes.starts_with(&[0xFF, 0xD8, 0xFF]),
+            "image/png" => p.bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+            _ => p.bytes.len() > 12 && &p.bytes[..4] == b"RIFF" && &p.bytes[8..12] == b"WEBP",
+        };
+        if !magic_ok {
+            return Err(StoreError::invalid(
+                "photo_content",
+                "照片内容与声明的格式不符",
+                "the photo's content does not match its type",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Check photos before their bytes are looked at: count, stated type, size.
+pub fn check_photo_sizes(photos: &[Photo]) -> Result<(), StoreError> {
     if photos.len() > PHOTOS_MAX {
         return Err(StoreError::invalid(
             "too_many_photos",
@@ -58,18 +78,6 @@ pub fn check_photos(photos: &[Photo]) -> Result<(), StoreError> {
                 "photo_size",
                 "每张照片不超过 5 MB",
                 "each photo may have at most 5 MB",
-            ));
-        }
-        let magic_ok = match p.content_type.as_str() {
-            "image/jpeg" => p.bytes.starts_with(&[0xFF, 0xD8, 0xFF]),
-            "image/png" => p.bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
-            _ => p.bytes.len() > 12 && &p.bytes[..4] == b"RIFF" && &p.bytes[8..12] == b"WEBP",
-        };
-        if !magic_ok {
-            return Err(StoreError::invalid(
-                "photo_content",
-                "照片内容与声明的格式不符",
-                "the photo's content does not match its type",
             ));
         }
     }

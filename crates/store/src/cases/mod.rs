@@ -20,7 +20,7 @@ pub use bench::{BULK_REPORTERS, BareReport, BulkCase};
 pub use clock::SweepReport;
 pub use counters::{FOLD_BATCH, Indicators, ScopeKey, scopes_of};
 pub use group::{GroupIntake, GroupSteps};
-pub use intake::check_photos;
+pub use intake::{check_photo_sizes, check_photos};
 pub use outbox::Outgoing;
 pub use query::{
     CaseDetail, CaseEvent, CaseFilter, CaseList, CaseSummary, CaseUnit, Notification, StoredFacts,
