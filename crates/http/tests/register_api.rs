@@ -233,7 +233,7 @@ async fn lists_details_and_counts_are_masked(store: Store) {
     // Outside the scope nothing is found, and the community's staff may not search there.
     let (_, elsewhere) = get(
         &app,
-        &format!("/api/v1/residents/search?scope=510104018002&q=%E5%BC%A0"),
+        "/api/v1/residents/search?scope=510104018002&q=%E5%BC%A0",
     )
     .await;
     assert_eq!(elsewhere["items"].as_array().map(Vec::len), Some(0));
