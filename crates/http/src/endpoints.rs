@@ -19,6 +19,15 @@ pub enum Need {
     /// Those a case concerns: staff of its territory (`view_cases`), units it was sent to,
     /// its reporter; the step itself is decided by the workflow from their capacity.
     CaseParty,
+    /// Those who may see a directive: staff of its issuer's territory (`issue_directive`
+    /// over its region) and the recipient regions at the levels it was sent to, each for its
+    /// own region; with an action, the step needs it too. Anyone else gets 404 as if the id
+    /// did not exist.
+    DirectiveParty(Option<Action>),
+    /// Those who may see a campaign: staff with `run_campaign` over its region and those
+    /// with `visit_households` in a part of it; with an action, the request needs it too.
+    /// Anyone else gets 404 as if the id did not exist.
+    CampaignParty(Option<Action>),
 }
 
 impl Need {
@@ -40,12 +49,31 @@ impl Need {
                     r.allows(Action::ViewCases) || matches!(r, Role::UnitStaff | Role::Resident)
                 })
                 .collect(),
+            Need::DirectiveParty(a) => {
+                Self::allowed(a, &[Action::IssueDirective, Action::AnswerDirective])
+            }
+            Need::CampaignParty(a) => {
+                Self::allowed(a, &[Action::RunCampaign, Action::VisitHouseholds])
+            }
         }
+    }
+
+    /// The roles allowing `action`, or any of `seeing` without one.
+    fn allowed(action: Option<Action>, seeing: &[Action]) -> Vec<Role> {
+        Role::ALL
+            .iter()
+            .copied()
+            .filter(|r| match action {
+                Some(a) => r.allows(a),
+                None => seeing.iter().any(|a| r.allows(*a)),
+            })
+            .collect()
     }
 
     pub fn action(self) -> Option<Action> {
         match self {
             Need::Public | Need::SignedIn => None,
+            Need::DirectiveParty(a) | Need::CampaignParty(a) => a,
             Need::CaseParty => Some(Action::ViewCases),
             Need::Act(a) | Need::ActOrOwn(a) => Some(a),
         }
@@ -159,64 +187,68 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep("get", "/api/v1/board", Act(Action::ViewIndicators)),
     ep("post", "/api/v1/directives", Act(Action::IssueDirective)),
     ep("get", "/api/v1/directives", SignedIn),
-    ep("get", "/api/v1/directives/{id}", SignedIn),
+    ep("get", "/api/v1/directives/{id}", DirectiveParty(None)),
     ep(
         "get",
         "/api/v1/directives/{id}/attachments/{file}",
-        SignedIn,
+        DirectiveParty(None),
     ),
-    ep("get", "/api/v1/directives/{id}/recipients", SignedIn),
+    ep(
+        "get",
+        "/api/v1/directives/{id}/recipients",
+        DirectiveParty(None),
+    ),
     ep(
         "post",
         "/api/v1/directives/{id}/sign",
-        Act(Action::AnswerDirective),
+        DirectiveParty(Some(Action::AnswerDirective)),
     ),
     ep(
         "post",
         "/api/v1/directives/{id}/report",
-        Act(Action::AnswerDirective),
+        DirectiveParty(Some(Action::AnswerDirective)),
     ),
     ep(
         "post",
         "/api/v1/directives/{id}/amend",
-        Act(Action::IssueDirective),
+        DirectiveParty(Some(Action::IssueDirective)),
     ),
     ep(
         "post",
         "/api/v1/directives/{id}/withdraw",
-        Act(Action::IssueDirective),
+        DirectiveParty(Some(Action::IssueDirective)),
     ),
     ep("post", "/api/v1/campaigns", Act(Action::RunCampaign)),
     ep("get", "/api/v1/campaigns", SignedIn),
     ep(
         "post",
         "/api/v1/campaigns/{id}/rounds",
-        Act(Action::RunCampaign),
+        CampaignParty(Some(Action::RunCampaign)),
     ),
     ep(
         "get",
         "/api/v1/campaigns/{id}/tasks",
-        Act(Action::VisitHouseholds),
+        CampaignParty(Some(Action::VisitHouseholds)),
     ),
     ep(
         "post",
         "/api/v1/campaigns/{id}/visits",
-        Act(Action::VisitHouseholds),
+        CampaignParty(Some(Action::VisitHouseholds)),
     ),
     ep(
         "get",
         "/api/v1/campaigns/{id}/coverage",
-        Act(Action::RunCampaign),
+        CampaignParty(Some(Action::RunCampaign)),
     ),
     ep(
         "get",
         "/api/v1/campaigns/{id}/coverage.csv",
-        Act(Action::RunCampaign),
+        CampaignParty(Some(Action::RunCampaign)),
     ),
     ep(
         "get",
         "/api/v1/campaigns/{id}/coverage.xlsx",
-        Act(Action::RunCampaign),
+        CampaignParty(Some(Action::RunCampaign)),
     ),
     ep("get", "/api/v1/notifications", SignedIn),
 ];
@@ -226,6 +258,31 @@ pub fn find(method: &str, path: &str) -> Option<&'static Endpoint> {
     ENDPOINTS
         .iter()
         .find(|e| e.method.eq_ignore_ascii_case(method) && e.path == path)
+}
+
+/// The access text of a directive's or campaign's by-id operation.
+fn party(
+    what_zh: &str,
+    what_en: &str,
+    who_zh: &str,
+    who_en: &str,
+    action: Option<Action>,
+    roles: &[&str],
+) -> (String, String) {
+    let (step_zh, step_en) = match action {
+        Some(a) => (
+            format!("；此操作还须有“{}”权限", a.zh()),
+            format!("; this request also needs `{}`", a.as_str()),
+        ),
+        None => (String::new(), String::new()),
+    };
+    (
+        format!("可见该{what_zh}者：{who_zh}{step_zh}；其他人得到与编号不存在相同的 404"),
+        format!(
+            "those who may see the {what_en}: {who_en}{step_en}; anyone else gets the same 404 as for a missing id; roles: {}",
+            roles.join(", ")
+        ),
+    )
 }
 
 /// Annotate the OpenAPI document: each operation states its access in `x-shezhi-access` and
@@ -265,6 +322,22 @@ pub fn annotate(doc: &mut serde_json::Value) {
                             "staff of the case's territory (`view_cases`), units it was sent to, or its reporter; the workflow decides each step from their capacity; roles: {}",
                             roles.join(", ")
                         ),
+                    ),
+                    DirectiveParty(a) => party(
+                        "指令",
+                        "directive",
+                        "签发区域辖区内有“下发指令”权限的人员，及其下发层级中的接收单位（各自只看本单位）",
+                        "staff with `issue_directive` over the issuing region, and the recipient regions at the levels it was sent to (each for its own region)",
+                        a,
+                        &roles,
+                    ),
+                    CampaignParty(a) => party(
+                        "排查任务",
+                        "campaign",
+                        "对其区域有“组织入户排查”权限的人员，及在其区域内有“入户走访”权限的网格员、社区工作者",
+                        "staff with `run_campaign` over its region, and those with `visit_households` in a part of it",
+                        a,
+                        &roles,
                     ),
                     ActOrOwn(a) => (
                         format!("须有“{}”权限且在辖区内，或为居民本人的记录", a.zh()),

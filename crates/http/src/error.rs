@@ -53,10 +53,11 @@ impl ApiError {
         )
     }
 
-    pub fn not_found(what_zh: &str, what_en: &str, id: &str) -> ApiError {
+    /// `404` with the resource's own code (`region_not_found`, `directive_not_found`, …).
+    pub fn not_found(code: &'static str, what_zh: &str, what_en: &str, id: &str) -> ApiError {
         ApiError::new(
             StatusCode::NOT_FOUND,
-            "region_not_found",
+            code,
             format!("未找到{what_zh}“{id}”"),
             format!("{what_en} {id:?} not found"),
         )

@@ -18,6 +18,8 @@ const STREET: &str = "510104018000";
 const COMMUNITY: &str = "510104018001";
 const GRID: &str = "510104018001001";
 const NOW_MS: i64 = 1_795_400_000_000;
+/// The address every request of this test comes from.
+const ADDRESS: &str = "203.0.113.7";
 
 fn code(s: &str) -> RegionCode {
     RegionCode::parse(s).unwrap_or_else(|e| panic!("{e}"))
@@ -51,7 +53,14 @@ async fn world(store: &Store) -> (axum::Router, axum::Router, axum::Router, axum
         .ensure_catalogue(NOW_MS)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let app = shezhi_http::router(st);
+    let peer = std::net::SocketAddr::from(([203, 0, 113, 7], 40_000));
+    let app = shezhi_http::router(st).layer(axum::middleware::map_request(
+        move |mut req: axum::http::Request<axum::body::Body>| async move {
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            req
+        },
+    ));
     let street = token_for(store, "jiedao", bind(Role::StreetStaff, STREET), None).await;
     let shequ = token_for(store, "shequ", bind(Role::CommunityStaff, COMMUNITY), None).await;
     let wangge = token_for(store, "wangge", bind(Role::GridWorker, GRID), None).await;
@@ -292,17 +301,34 @@ async fn directives_and_campaigns_over_http(store: Store) {
                 .iter()
                 .all(|t| t["cell_code"].as_str().is_some_and(|c| c.starts_with(GRID)))
     );
-    let (s, _) = send(
+    // A grid worker of another community is answered as if the campaign did not exist,
+    // whatever region they ask for (their own grid included).
+    let (s, missing) = send(
         &other,
         "GET",
-        &format!("/api/v1/campaigns/{cid}/tasks?region={GRID}"),
+        &format!(
+            "/api/v1/campaigns/{}/tasks?region=510104018002001",
+            cid + 1000
+        ),
         None,
     )
     .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(s, StatusCode::NOT_FOUND, "{missing}");
+    assert_error(&missing, "campaign_not_found");
+    for region in [GRID, "510104018002001"] {
+        let (s, b) = send(
+            &other,
+            "GET",
+            &format!("/api/v1/campaigns/{cid}/tasks?region={region}"),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+        assert_error(&b, "campaign_not_found");
+    }
 
     let hh = tasks[0]["household_id"].as_i64().unwrap_or_default();
-    let batch = json!({"visits": [
+    let batch = json!({"device": "probe-phone", "visits": [
         {"client_id": "dev1-1", "household_id": hh, "round": 1, "outcome": "nobody_home", "visited_at_ms": NOW_MS},
         {"client_id": "dev1-2", "household_id": hh, "round": 1, "outcome": "visited", "visited_at_ms": NOW_MS + 3_600_000,
          "answers": {"gas": true}, "finding": "气瓶放在厨房灶台旁"},
@@ -368,10 +394,32 @@ async fn directives_and_campaigns_over_http(store: Store) {
 
     let (s, b) = send(&other, "POST", &format!("/api/v1/campaigns/{cid}/visits"),
         Some(json!({"visits": [{"client_id": "x", "household_id": hh, "round": 1, "outcome": "vacant", "visited_at_ms": NOW_MS}]}))).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+    assert_error(&b, "campaign_not_found");
+
+    // Each accepted batch is audited with who sent it, from which device, and what became of
+    // its visits.
+    let rows = store
+        .debug_audit_rows()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let synced: Vec<(String, Value)> = rows
+        .iter()
+        .filter(|r| r.0.action == "campaign_visits_synced")
+        .map(|r| {
+            (
+                r.0.target.clone(),
+                serde_json::from_str(&r.0.detail).unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(synced.len(), 4, "{synced:?}");
+    assert_eq!(synced[0].0, format!("campaign:{cid}"));
     assert_eq!(
-        (s, b["items"][0]["code"].as_str()),
-        (StatusCode::OK, Some("not_in_scope"))
+        synced[0].1,
+        json!({"round": 1, "device": "probe-phone", "accepted": 2, "duplicate": 0, "rejected": 1})
     );
+    assert_eq!(synced[1].1["duplicate"], 2, "{:?}", synced[1]);
 
     let (s, b) = send(
         &street,
@@ -482,6 +530,54 @@ async fn directives_and_campaigns_over_http(store: Store) {
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
     assert_error(&b, "invalid_building_type");
+
+    // Every directive and campaign step records the address it came from.
+    let (s, b) = send(
+        &street,
+        "POST",
+        &format!("/api/v1/directives/{id}/amend"),
+        Some(json!({"content": "三日内完成并反馈，补充燃气表检查", "deadline_ms": far()})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = send(
+        &shequ,
+        "POST",
+        &format!("/api/v1/campaigns/{cid}/rounds"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = send(
+        &street,
+        "POST",
+        &format!("/api/v1/directives/{id}/withdraw"),
+        Some(json!({"reason": "并入区级方案"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let rows = store
+        .debug_audit_rows()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let steps: Vec<_> = rows
+        .iter()
+        .filter(|r| r.0.action.starts_with("directive_") || r.0.action.starts_with("campaign_"))
+        .map(|r| (r.0.action.as_str(), r.0.ip.as_deref()))
+        .collect();
+    for action in [
+        "directive_issued",
+        "directive_signed",
+        "directive_reported",
+        "campaign_created",
+        "campaign_visits_synced",
+        "directive_amended",
+        "directive_withdrawn",
+        "campaign_round_started",
+    ] {
+        assert!(steps.iter().any(|s| s.0 == action), "{action}: {steps:?}");
+    }
+    assert!(steps.iter().all(|s| s.1 == Some(ADDRESS)), "{steps:?}");
 }
 
 on_both_backends!(directives_and_campaigns_over_http);

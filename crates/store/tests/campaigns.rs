@@ -122,9 +122,11 @@ async fn directive_reaches_every_unit_once_and_versions_must_be_signed_again(sto
     let shown = ok(store.directive(id).await).unwrap_or_else(|| panic!("directive"));
     assert_eq!((shown.version, shown.attachments.len()), (2, 1));
     assert!(
-        ok(store.directives_for(std::slice::from_ref(&c), 10).await)
-            .iter()
-            .any(|d| d.id == id)
+        ok(store
+            .directives_for(&[], std::slice::from_ref(&c), 10)
+            .await)
+        .iter()
+        .any(|d| d.id == id)
     );
 
     ok(store
@@ -259,7 +261,14 @@ async fn coverage_equals_a_recount_after_random_visit_streams(store: Store) {
             b.push(v);
         }
         let results = ok(store
-            .sync_visits(id, "user:9", std::slice::from_ref(&city), &b, NOW + 60 * H)
+            .sync_visits(
+                id,
+                "user:9",
+                None,
+                std::slice::from_ref(&city),
+                &b,
+                NOW + 60 * H,
+            )
             .await);
         assert_eq!(results.len(), b.len());
         assert_coverage(&store, id).await;
@@ -274,6 +283,7 @@ async fn coverage_equals_a_recount_after_random_visit_streams(store: Store) {
         .sync_visits(
             id,
             "user:9",
+            None,
             std::slice::from_ref(&city),
             &sent[..1],
             NOW + 61 * H,
@@ -306,10 +316,10 @@ async fn coverage_equals_a_recount_after_random_visit_streams(store: Store) {
     let (b1, b2, b3, b4) = (batch("c1"), batch("c2"), batch("c3"), batch("c4"));
     let all = std::slice::from_ref(&city);
     let (r1, r2, r3, r4) = tokio::join!(
-        store.sync_visits(id, "user:1", all, &b1, NOW + 65 * H),
-        store.sync_visits(id, "user:2", all, &b2, NOW + 65 * H),
-        store.sync_visits(id, "user:3", all, &b3, NOW + 65 * H),
-        store.sync_visits(id, "user:4", all, &b4, NOW + 65 * H)
+        store.sync_visits(id, "user:1", None, all, &b1, NOW + 65 * H),
+        store.sync_visits(id, "user:2", None, all, &b2, NOW + 65 * H),
+        store.sync_visits(id, "user:3", None, all, &b3, NOW + 65 * H),
+        store.sync_visits(id, "user:4", None, all, &b4, NOW + 65 * H)
     );
     for r in [r1, r2, r3, r4] {
         assert_eq!(ok(r).len(), 40);
@@ -330,6 +340,7 @@ async fn coverage_equals_a_recount_after_random_visit_streams(store: Store) {
         .sync_visits(
             id,
             "user:9",
+            None,
             std::slice::from_ref(&city),
             &[late],
             NOW + 72 * H,
@@ -339,7 +350,7 @@ async fn coverage_equals_a_recount_after_random_visit_streams(store: Store) {
     let mut v2 = visit("r2-1", ids[0], Outcome::Vacant, NOW + 71 * H, None);
     v2.round = 2;
     ok(store
-        .sync_visits(id, "user:9", &[city], &[v2], NOW + 72 * H)
+        .sync_visits(id, "user:9", None, &[city], &[v2], NOW + 72 * H)
         .await);
     let recount = ok(store.recount_coverage(id, 2).await);
     let scopes: Vec<String> = recount.keys().cloned().collect();
@@ -366,14 +377,21 @@ async fn conflicting_offline_visits_resolve_by_the_rule_in_any_order(store: Stor
     ];
     let all = [code(COMMUNITY)];
     let forward = ok(store
-        .sync_visits(a, "user:9", &all, &visits, NOW + 20 * H)
+        .sync_visits(a, "user:9", None, &all, &visits, NOW + 20 * H)
         .await);
     let mut reversed = visits.clone();
     reversed.reverse();
     for v in &reversed {
         // One at a time, as separate devices coming back online.
         ok(store
-            .sync_visits(b, "user:8", &all, std::slice::from_ref(v), NOW + 20 * H)
+            .sync_visits(
+                b,
+                "user:8",
+                None,
+                &all,
+                std::slice::from_ref(v),
+                NOW + 20 * H,
+            )
             .await);
     }
     let ta = ok(store_task(&store, a, hh).await);
@@ -394,6 +412,7 @@ async fn conflicting_offline_visits_resolve_by_the_rule_in_any_order(store: Stor
         .sync_visits(
             a,
             "user:7",
+            None,
             &other,
             &[visit("x", hh, Outcome::Vacant, NOW, None)],
             NOW,
@@ -402,7 +421,9 @@ async fn conflicting_offline_visits_resolve_by_the_rule_in_any_order(store: Stor
     assert!(matches!(&r[0], VisitResult::Rejected { code, .. } if code == "not_in_scope"));
     let mut bad = visit("y", hh, Outcome::Visited, NOW, Some(true));
     bad.answers.remove("cylinders");
-    let r = ok(store.sync_visits(a, "user:9", &all, &[bad], NOW).await);
+    let r = ok(store
+        .sync_visits(a, "user:9", None, &all, &[bad], NOW)
+        .await);
     assert!(matches!(&r[0], VisitResult::Rejected { code, .. } if code == "answer_missing"));
     assert_coverage(&store, a).await;
     assert_coverage(&store, b).await;

@@ -17,6 +17,7 @@ use shezhi_domain::campaigns::form::Form;
 use shezhi_domain::campaigns::{BuildingType, Outcome, TargetLevel};
 use shezhi_domain::people::KeyTag;
 use shezhi_domain::territory::RegionCode;
+use shezhi_store::access::By;
 use shezhi_store::campaigns::{
     Attachment, Campaign, Directive, LevelProgress, NewCampaign, NewDirective, Recipient, Task,
     VisitIn, VisitResult,
@@ -221,7 +222,7 @@ pub async fn list(
     caller: Caller,
 ) -> Result<Json<DirectiveList>, ApiError> {
     caller.require_signed_in()?;
-    let mine = scopes(&caller, &[Action::IssueDirective, Action::AnswerDirective]);
+    let issuing = scopes(&caller, &[Action::IssueDirective]);
     let answering = scopes(&caller, &[Action::AnswerDirective]);
     let answers = s
         .store
@@ -255,7 +256,7 @@ pub async fn list(
         )
         .collect();
     Ok(Json(DirectiveList {
-        items: s.store.directives_for(&mine, 100).await?,
+        items: s.store.directives_for(&issuing, &answering, 100).await?,
         notices,
         answers,
     }))
@@ -275,21 +276,87 @@ pub struct DirectiveView {
     pub may_manage: bool,
 }
 
-async fn visible(s: &AppState, caller: &Caller, id: i64) -> Result<Directive, ApiError> {
+/// How the caller stands to a directive they may see.
+struct DirectiveAccess {
+    directive: Directive,
+    region: RegionCode,
+    /// Staff with `issue_directive` over the issuing region: they follow every recipient,
+    /// amend and withdraw.
+    manages: bool,
+    /// The caller's own regions that are recipients (each sees and answers for itself).
+    own: Vec<RegionCode>,
+}
+
+fn directive_not_found(id: i64) -> ApiError {
+    ApiError::not_found("directive_not_found", "指令", "directive", &id.to_string())
+}
+
+/// The directive if the caller may see it: its issuer's territory staff (`issue_directive`
+/// over its region) and the recipients at the levels it was sent to, each for its own
+/// region. Anyone else is answered exactly like a missing id.
+async fn directive_access(
+    s: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<DirectiveAccess, ApiError> {
     caller.require_signed_in()?;
-    let d = s
+    let directive = s
         .store
         .directive(id)
         .await?
-        .ok_or_else(|| ApiError::not_found("指令", "directive", &id.to_string()))?;
-    let region = super::parse_code(&d.region_code)?;
-    let reaches = scopes(caller, &[Action::IssueDirective, Action::AnswerDirective])
-        .iter()
-        .any(|sc| sc.contains(&region) || region.contains(sc));
-    if !reaches {
-        return Err(ApiError::not_found("指令", "directive", &id.to_string()));
+        .ok_or_else(|| directive_not_found(id))?;
+    let region = super::parse_code(&directive.region_code)?;
+    let manages = caller.grants.can(Action::IssueDirective, &region);
+    let candidates: Vec<RegionCode> = scopes(caller, &[Action::AnswerDirective])
+        .into_iter()
+        .filter(|sc| region.contains(sc) && *sc != region)
+        .collect();
+    let mut own = s.store.directive_recipients_among(id, &candidates).await?;
+    own.sort();
+    own.dedup();
+    if !manages && own.is_empty() {
+        return Err(directive_not_found(id));
     }
-    Ok(d)
+    Ok(DirectiveAccess {
+        directive,
+        region,
+        manages,
+        own,
+    })
+}
+
+/// The recipients a caller may follow: all of them for the issuer's territory, else the
+/// caller's own recipient regions only (`exact`: the row of the region itself).
+fn recipient_parts(a: &DirectiveAccess) -> (Vec<RegionCode>, bool) {
+    if a.manages {
+        (vec![a.region.clone()], false)
+    } else {
+        (a.own.clone(), true)
+    }
+}
+
+/// Recipients of `part` after `after`: the subtree's, or only the region's own row.
+async fn recipients_of(
+    s: &AppState,
+    id: i64,
+    part: &RegionCode,
+    exact: bool,
+    pending: bool,
+    after: &str,
+    want: i64,
+) -> Result<Vec<Recipient>, shezhi_store::StoreError> {
+    // A region's own code is the first of its subtree.
+    let rows = s
+        .store
+        .directive_recipients(id, part, pending, after, if exact { 1 } else { want })
+        .await?;
+    Ok(if exact {
+        rows.into_iter()
+            .filter(|r| r.region_code == part.as_str())
+            .collect()
+    } else {
+        rows
+    })
 }
 
 /// A directive with its progress level by level and who has not reported.
@@ -301,35 +368,22 @@ pub async fn show(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<DirectiveView>, ApiError> {
     let id = super::register::record_id(&id, "指令", "directive")?;
-    let directive = visible(&s, &caller, id).await?;
-    let region = super::parse_code(&directive.region_code)?;
+    let access = directive_access(&s, &caller, id).await?;
+    let (parts, exact) = recipient_parts(&access);
     let mut pending = Vec::new();
-    for sc in scopes(&caller, &[Action::IssueDirective, Action::AnswerDirective]) {
-        let within = if region.contains(&sc) {
-            sc
-        } else {
-            region.clone()
-        };
-        pending.extend(
-            s.store
-                .directive_recipients(id, &within, true, "", 500)
-                .await?,
-        );
+    for part in &parts {
+        pending.extend(recipients_of(&s, id, part, exact, true, "", 500).await?);
         if pending.len() >= 500 {
             break;
         }
     }
-    pending.sort_by(|a, b| a.region_code.cmp(&b.region_code));
-    pending.dedup_by(|a, b| a.region_code == b.region_code);
     pending.truncate(500);
     let mut mine = Vec::new();
-    for sc in scopes(&caller, &[Action::AnswerDirective]) {
-        // A region's own code is the first of its subtree.
-        let first = s.store.directive_recipients(id, &sc, false, "", 1).await?;
-        mine.extend(first.into_iter().filter(|r| r.region_code == sc.as_str()));
+    for region in &access.own {
+        mine.extend(recipients_of(&s, id, region, true, false, "", 1).await?);
     }
-    let may_manage =
-        directive.status == "active" && caller.grants.can(Action::IssueDirective, &region);
+    let may_manage = access.directive.status == "active" && access.manages;
+    let directive = access.directive;
     Ok(Json(DirectiveView {
         progress: s.store.directive_progress(id).await?,
         directive,
@@ -396,33 +450,19 @@ pub async fn recipients(
     ApiQuery(q): ApiQuery<RecipientQuery>,
 ) -> Result<Json<RecipientPage>, ApiError> {
     let id = super::register::record_id(&id, "指令", "directive")?;
-    let directive = visible(&s, &caller, id).await?;
-    let region = super::parse_code(&directive.region_code)?;
+    let access = directive_access(&s, &caller, id).await?;
     let limit = super::register::limit(q.limit.as_deref())?;
-    let parts: Vec<RegionCode> =
-        scopes(&caller, &[Action::IssueDirective, Action::AnswerDirective])
-            .into_iter()
-            .filter(|sc| sc.contains(&region) || region.contains(sc))
-            .map(|sc| {
-                if region.contains(&sc) {
-                    sc
-                } else {
-                    region.clone()
-                }
-            })
-            .collect();
+    let (parts, exact) = recipient_parts(&access);
     let pending = q.pending.unwrap_or(true);
     let (items, next_cursor) = page_across(
-        RegionCode::disjoint(parts),
+        parts,
         limit,
         q.cursor.clone(),
         |part, after, want| {
-            let store = s.store.clone();
+            let s = s.clone();
             async move {
                 let after = after.unwrap_or_default();
-                store
-                    .directive_recipients(id, &part, pending, &after, want)
-                    .await
+                recipients_of(&s, id, &part, exact, pending, &after, want).await
             }
         },
         |r: &Recipient| r.region_code.clone(),
@@ -442,12 +482,19 @@ pub async fn directive_attachment(
 ) -> Result<impl IntoResponse, ApiError> {
     let id = super::register::record_id(&id, "指令", "directive")?;
     let file = super::register::record_id(&file, "附件", "attachment")?;
-    visible(&s, &caller, id).await?;
-    let (name, content_type, bytes) = s
-        .store
-        .directive_attachment(id, file)
-        .await?
-        .ok_or_else(|| ApiError::not_found("附件", "attachment", &file.to_string()))?;
+    directive_access(&s, &caller, id).await?;
+    let (name, content_type, bytes) =
+        s.store
+            .directive_attachment(id, file)
+            .await?
+            .ok_or_else(|| {
+                ApiError::not_found(
+                    "attachment_not_found",
+                    "附件",
+                    "attachment",
+                    &file.to_string(),
+                )
+            })?;
     // The name travels percent-encoded (RFC 5987), so any character is safe in the header.
     let encoded: String = name
         .bytes()
@@ -495,8 +542,9 @@ pub struct Answered {
     pub version: i64,
 }
 
-/// The region the caller answers for: exactly one of their bindings' scopes.
-fn answering(caller: &Caller, raw: &str) -> Result<RegionCode, ApiError> {
+/// The region the caller answers for: exactly one of their bindings' scopes, and a
+/// recipient of the directive.
+fn answering(caller: &Caller, access: &DirectiveAccess, raw: &str) -> Result<RegionCode, ApiError> {
     let region = super::parse_code(raw)?;
     caller.require_in(Action::AnswerDirective, &region)?;
     if !scopes(caller, &[Action::AnswerDirective]).contains(&region) {
@@ -507,7 +555,23 @@ fn answering(caller: &Caller, raw: &str) -> Result<RegionCode, ApiError> {
             "you may answer only for a region you are bound to",
         ));
     }
+    if !access.own.contains(&region) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_a_recipient",
+            "该区域不是此指令的接收方",
+            "the region is not a recipient of this directive",
+        ));
+    }
     Ok(region)
+}
+
+/// Who takes a step, with the address they called from, for its audit entry.
+fn by<'a>(caller: &'a Caller, actor: &'a str) -> By<'a> {
+    By {
+        actor,
+        ip: caller.ip.as_deref(),
+    }
 }
 
 /// Sign for (签收) the current version as a recipient region.
@@ -520,10 +584,11 @@ pub async fn sign(
     ApiJson(body): ApiJson<AnswerIn>,
 ) -> Result<Json<Answered>, ApiError> {
     let id = super::register::record_id(&id, "指令", "directive")?;
-    let region = answering(&caller, &body.region)?;
+    let access = directive_access(&s, &caller, id).await?;
+    let region = answering(&caller, &access, &body.region)?;
     let version = s
         .store
-        .sign_directive(id, &region, &caller.actor(), s.clock.now_ms())
+        .sign_directive(id, &region, by(&caller, &caller.actor()), s.clock.now_ms())
         .await?;
     Ok(Json(Answered { version }))
 }
@@ -538,7 +603,8 @@ pub async fn report(
     ApiJson(body): ApiJson<AnswerIn>,
 ) -> Result<Json<Answered>, ApiError> {
     let id = super::register::record_id(&id, "指令", "directive")?;
-    let region = answering(&caller, &body.region)?;
+    let access = directive_access(&s, &caller, id).await?;
+    let region = answering(&caller, &access, &body.region)?;
     let text = text_field(
         &body.report,
         5_000,
@@ -548,7 +614,13 @@ pub async fn report(
     )?;
     let version = s
         .store
-        .report_directive(id, &region, &caller.actor(), &text, s.clock.now_ms())
+        .report_directive(
+            id,
+            &region,
+            by(&caller, &caller.actor()),
+            &text,
+            s.clock.now_ms(),
+        )
         .await?;
     Ok(Json(Answered { version }))
 }
@@ -569,8 +641,10 @@ pub async fn amend(
     ApiJson(body): ApiJson<AmendIn>,
 ) -> Result<Json<Answered>, ApiError> {
     let id = super::register::record_id(&id, "指令", "directive")?;
-    let d = visible(&s, &caller, id).await?;
-    caller.require_in(Action::IssueDirective, &super::parse_code(&d.region_code)?)?;
+    let access = directive_access(&s, &caller, id).await?;
+    if !access.manages {
+        return Err(crate::auth::forbidden(Action::IssueDirective));
+    }
     let content = text_field(
         &body.content,
         20_000,
@@ -582,7 +656,7 @@ pub async fn amend(
         .store
         .amend_directive(
             id,
-            &caller.actor(),
+            by(&caller, &caller.actor()),
             &content,
             body.deadline_ms,
             s.clock.now_ms(),
@@ -606,8 +680,10 @@ pub async fn withdraw(
     ApiJson(body): ApiJson<WithdrawIn>,
 ) -> Result<StatusCode, ApiError> {
     let id = super::register::record_id(&id, "指令", "directive")?;
-    let d = visible(&s, &caller, id).await?;
-    caller.require_in(Action::IssueDirective, &super::parse_code(&d.region_code)?)?;
+    let access = directive_access(&s, &caller, id).await?;
+    if !access.manages {
+        return Err(crate::auth::forbidden(Action::IssueDirective));
+    }
     let reason = text_field(
         &body.reason,
         1_000,
@@ -616,7 +692,7 @@ pub async fn withdraw(
         "the reason",
     )?;
     s.store
-        .withdraw_directive(id, &caller.actor(), &reason, s.clock.now_ms())
+        .withdraw_directive(id, by(&caller, &caller.actor()), &reason, s.clock.now_ms())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -712,17 +788,45 @@ pub async fn campaigns(
 ) -> Result<Json<CampaignList>, ApiError> {
     caller.require_signed_in()?;
     let mine = scopes(&caller, &[Action::RunCampaign, Action::VisitHouseholds]);
-    Ok(Json(CampaignList {
-        items: s.store.campaigns_for(&mine).await?,
-    }))
+    let items = s
+        .store
+        .campaigns_for(&mine)
+        .await?
+        .into_iter()
+        .filter(|c| RegionCode::parse(&c.region_code).is_ok_and(|r| sees_campaign(&caller, &r)))
+        .collect();
+    Ok(Json(CampaignList { items }))
 }
 
-async fn campaign(s: &AppState, id: &str) -> Result<Campaign, ApiError> {
+/// Who may see a campaign: staff with `run_campaign` over its region, and those who visit
+/// households (`visit_households`) in a part of it (their grid inside it, or the grid the
+/// campaign was made inside).
+fn sees_campaign(caller: &Caller, region: &RegionCode) -> bool {
+    caller.grants.can(Action::RunCampaign, region)
+        || scopes(caller, &[Action::VisitHouseholds])
+            .iter()
+            .any(|sc| region.contains(sc) || sc.contains(region))
+}
+
+/// The campaign if the caller may see it ([`sees_campaign`]); anyone else is answered
+/// exactly like a missing id.
+async fn campaign(s: &AppState, caller: &Caller, id: &str) -> Result<Campaign, ApiError> {
     let id = super::register::record_id(id, "排查任务", "campaign")?;
-    s.store
-        .campaign(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("排查任务", "campaign", &id.to_string()))
+    caller.require_signed_in()?;
+    let missing = || {
+        ApiError::not_found(
+            "campaign_not_found",
+            "排查任务",
+            "campaign",
+            &id.to_string(),
+        )
+    };
+    let c = s.store.campaign(id).await?.ok_or_else(missing)?;
+    let region = super::parse_code(&c.region_code)?;
+    if !sees_campaign(caller, &region) {
+        return Err(missing());
+    }
+    Ok(c)
 }
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -738,11 +842,11 @@ pub async fn next_round(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<RoundStarted>, ApiError> {
-    let c = campaign(&s, &id).await?;
+    let c = campaign(&s, &caller, &id).await?;
     caller.require_in(Action::RunCampaign, &super::parse_code(&c.region_code)?)?;
     let round = s
         .store
-        .next_round(c.id, &caller.actor(), s.clock.now_ms())
+        .next_round(c.id, by(&caller, &caller.actor()), s.clock.now_ms())
         .await?;
     Ok(Json(RoundStarted { round }))
 }
@@ -771,7 +875,7 @@ pub async fn tasks(
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<TaskQuery>,
 ) -> Result<Json<TaskPage>, ApiError> {
-    let c = campaign(&s, &id).await?;
+    let c = campaign(&s, &caller, &id).await?;
     let region = super::register::existing_region(&s, &q.region).await?;
     let limit = super::register::limit(q.limit.as_deref())?;
     let (items, next_cursor) = page_across(
@@ -830,6 +934,10 @@ pub struct RaisedCase {
 
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct VisitBatch {
+    /// The device sending the batch (its own name or install id, up to 100 characters), for
+    /// the audit trail; the `User-Agent` is recorded when it is missing.
+    #[serde(default)]
+    pub device: Option<String>,
     pub visits: Vec<VisitBody>,
 }
 
@@ -850,9 +958,20 @@ pub async fn visits(
     State(s): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
+    headers: axum::http::HeaderMap,
     ApiJson(body): ApiJson<VisitBatch>,
 ) -> Result<Json<SyncResult>, ApiError> {
-    let c = campaign(&s, &id).await?;
+    let c = campaign(&s, &caller, &id).await?;
+    let device: Option<String> = body
+        .device
+        .as_deref()
+        .or_else(|| {
+            headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+        })
+        .map(|d| d.trim().chars().take(100).collect::<String>())
+        .filter(|d| !d.is_empty());
     let mine = scopes(&caller, &[Action::VisitHouseholds]);
     if mine.is_empty() {
         caller.require_signed_in()?;
@@ -897,7 +1016,14 @@ pub async fn visits(
     }
     let items = s
         .store
-        .sync_visits(c.id, &caller.actor(), &mine, &list, s.clock.now_ms())
+        .sync_visits(
+            c.id,
+            by(&caller, &caller.actor()),
+            device.as_deref(),
+            &mine,
+            &list,
+            s.clock.now_ms(),
+        )
         .await?;
     let mut cases = Vec::new();
     for (client_id, household, r) in raise {
@@ -934,11 +1060,14 @@ async fn raise_case(
     household: i64,
     r: &RaiseCase,
 ) -> Result<(i64, String), ApiError> {
-    let cell = s
-        .store
-        .household_cell(household)
-        .await?
-        .ok_or_else(|| ApiError::not_found("住户", "household", &household.to_string()))?;
+    let cell = s.store.household_cell(household).await?.ok_or_else(|| {
+        ApiError::not_found(
+            "household_not_found",
+            "住户",
+            "household",
+            &household.to_string(),
+        )
+    })?;
     let cell = super::parse_code(&cell)?;
     let key = format!("campaign:{campaign}:visit:{client_id}");
     let case = shezhi_store::cases::NewCase {
@@ -993,18 +1122,16 @@ async fn coverage_of(
     id: &str,
     q: &CoverageQuery,
 ) -> Result<Coverage, ApiError> {
-    let c = campaign(s, id).await?;
+    let c = campaign(s, caller, id).await?;
     let region =
         super::register::existing_region(s, q.region.as_deref().unwrap_or(&c.region_code)).await?;
     if !caller.grants.can(Action::RunCampaign, &region) {
         caller.require_in(Action::VisitHouseholds, &region)?;
     }
     let round = q.round.unwrap_or(c.current_round);
-    let row = s
-        .store
-        .region(&region)
-        .await?
-        .ok_or_else(|| ApiError::not_found("区划", "region", region.as_str()))?;
+    let row = s.store.region(&region).await?.ok_or_else(|| {
+        ApiError::not_found("region_not_found", "区划", "region", region.as_str())
+    })?;
     let children = s.store.children(&region).await?;
     let mut keys: Vec<String> = children.iter().map(|r| r.code.clone()).collect();
     keys.push(region.as_str().to_string());

@@ -121,7 +121,12 @@ pub async fn report(
 ) -> Result<(StatusCode, Json<Intake>), ApiError> {
     let (cell, point) = place(&s, &r)?;
     if s.store.region(&cell).await?.is_none() {
-        return Err(ApiError::not_found("区划", "region", cell.as_str()));
+        return Err(ApiError::not_found(
+            "region_not_found",
+            "区划",
+            "region",
+            cell.as_str(),
+        ));
     }
     let contact = match r
         .contact_phone

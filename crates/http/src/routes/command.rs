@@ -82,11 +82,10 @@ pub async fn overview(
     ApiQuery(q): ApiQuery<OverviewQuery>,
 ) -> Result<Json<Overview>, ApiError> {
     let code = command_region(&s, &caller, q.region.as_deref()).await?;
-    let row = s
-        .store
-        .region(&code)
-        .await?
-        .ok_or_else(|| ApiError::not_found("区划", "region", code.as_str()))?;
+    let row =
+        s.store.region(&code).await?.ok_or_else(|| {
+            ApiError::not_found("region_not_found", "区划", "region", code.as_str())
+        })?;
     let children = s.store.children(&code).await?;
     let mut keys: Vec<String> = children.iter().map(|c| c.code.clone()).collect();
     keys.push(code.as_str().to_string());

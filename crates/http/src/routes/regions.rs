@@ -27,7 +27,7 @@ async fn load(s: &AppState, code: &RegionCode) -> Result<RegionRow, ApiError> {
     s.store
         .region(code)
         .await?
-        .ok_or_else(|| ApiError::not_found("区划", "region", code.as_str()))
+        .ok_or_else(|| ApiError::not_found("region_not_found", "区划", "region", code.as_str()))
 }
 
 async fn ancestors(s: &AppState, code: &RegionCode) -> Result<Vec<RegionRef>, ApiError> {

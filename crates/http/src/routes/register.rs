@@ -83,7 +83,12 @@ pub(crate) async fn existing_region(
     let code = parse_code(raw)?;
     match s.store.region(&code).await? {
         Some(_) => Ok(code),
-        None => Err(ApiError::not_found("区划", "region", code.as_str())),
+        None => Err(ApiError::not_found(
+            "region_not_found",
+            "区划",
+            "region",
+            code.as_str(),
+        )),
     }
 }
 

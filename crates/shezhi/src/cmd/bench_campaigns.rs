@@ -171,7 +171,7 @@ pub async fn run(
         workers.push(tokio::spawn(async move {
             for b in &mine {
                 store
-                    .sync_visits(campaign, "user:bench", &scope, b, now)
+                    .sync_visits(campaign, "user:bench", None, &scope, b, now)
                     .await?;
             }
             Ok::<(), shezhi_store::StoreError>(())
@@ -241,7 +241,7 @@ pub async fn run(
         let sent = Instant::now();
         inflight.push(tokio::spawn(async move {
             store
-                .sync_visits(campaign, "user:bench", &scope, &b, now)
+                .sync_visits(campaign, "user:bench", None, &scope, &b, now)
                 .await
                 .map(|_| sent.elapsed().as_secs_f64() * 1000.0)
         }));

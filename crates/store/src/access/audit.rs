@@ -26,6 +26,20 @@ pub struct AuditNote {
     pub detail: serde_json::Value,
 }
 
+/// Who takes a step, for its audit entry: the actor (`user:<id>`) and the address they
+/// called from, when known. A bare actor (`"user:3"`) converts into one without an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct By<'a> {
+    pub actor: &'a str,
+    pub ip: Option<&'a str>,
+}
+
+impl<'a> From<&'a str> for By<'a> {
+    fn from(actor: &'a str) -> By<'a> {
+        By { actor, ip: None }
+    }
+}
+
 impl AuditNote {
     /// The chain entry this note becomes at `seq`.
     pub(crate) fn entry(&self, seq: i64) -> AuditEntry {

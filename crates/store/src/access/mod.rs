@@ -4,5 +4,5 @@
 pub mod audit;
 mod users;
 
-pub use audit::{AuditCheck, AuditHead, AuditNote};
+pub use audit::{AuditCheck, AuditHead, AuditNote, By};
 pub use users::{ApiTokenRecord, HandlingUnit, NewUser, SessionRecord, UserRecord};

@@ -3,7 +3,7 @@
 //! must sign again) or withdrawn, and swept for reminders once per rule and version.
 
 use crate::StoreError;
-use crate::access::audit::{AuditNote, audit_append};
+use crate::access::audit::{AuditNote, By, audit_append};
 use crate::backend::{Store, with_pool};
 use shezhi_domain::campaigns::TargetLevel;
 use shezhi_domain::campaigns::remind::{Rule, Standing, due_rules};
@@ -156,20 +156,32 @@ impl Store {
         })
     }
 
-    /// Directives issued in, or sent to, any of `scopes` (newest first).
+    /// Directives issued anywhere in the subtrees of `issuing` (the issuer's territory), or
+    /// sent to exactly one of `answering` (a recipient region), newest first.
     pub async fn directives_for(
         &self,
-        scopes: &[RegionCode],
+        issuing: &[RegionCode],
+        answering: &[RegionCode],
         limit: i64,
     ) -> Result<Vec<Directive>, StoreError> {
         let mut out: BTreeMap<i64, Directive> = BTreeMap::new();
-        for s in scopes {
+        for s in issuing {
             let (lo, hi) = s.subtree_range();
             let rows = with_pool!(self, p => {
-                sqlx::query(&format!("SELECT {DIRECTIVE_COLUMNS} FROM directives WHERE (region_code >= $1 AND region_code < $2) \
-                                      OR id IN (SELECT directive_id FROM directive_recipients WHERE region_code >= $1 AND region_code < $2) \
+                sqlx::query(&format!("SELECT {DIRECTIVE_COLUMNS} FROM directives WHERE region_code >= $1 AND region_code < $2 \
                                       ORDER BY id DESC LIMIT $3"))
                     .bind(lo).bind(hi).bind(limit).fetch_all(p).await?
+                    .iter().map(|r| directive_row(r, Vec::new())).collect::<Result<Vec<_>, sqlx::Error>>()?
+            });
+            for d in rows {
+                out.insert(d.id, d);
+            }
+        }
+        for s in answering {
+            let rows = with_pool!(self, p => {
+                sqlx::query(&format!("SELECT {DIRECTIVE_COLUMNS} FROM directives WHERE id IN \
+                                      (SELECT directive_id FROM directive_recipients WHERE region_code = $1) ORDER BY id DESC LIMIT $2"))
+                    .bind(s.as_str()).bind(limit).fetch_all(p).await?
                     .iter().map(|r| directive_row(r, Vec::new())).collect::<Result<Vec<_>, sqlx::Error>>()?
             });
             for d in rows {
@@ -180,26 +192,27 @@ impl Store {
     }
 
     /// Signs for (签收) the current version, as the recipient region.
-    pub async fn sign_directive(
+    pub async fn sign_directive<'a>(
         &self,
         id: i64,
         region: &RegionCode,
-        actor: &str,
+        by: impl Into<By<'a>>,
         now_ms: i64,
     ) -> Result<i64, StoreError> {
-        self.answer_directive(id, region, actor, now_ms, None).await
+        self.answer_directive(id, region, by.into(), now_ms, None)
+            .await
     }
 
     /// Reports back (反馈) on the current version; signing first is implied.
-    pub async fn report_directive(
+    pub async fn report_directive<'a>(
         &self,
         id: i64,
         region: &RegionCode,
-        actor: &str,
+        by: impl Into<By<'a>>,
         report: &str,
         now_ms: i64,
     ) -> Result<i64, StoreError> {
-        self.answer_directive(id, region, actor, now_ms, Some(report))
+        self.answer_directive(id, region, by.into(), now_ms, Some(report))
             .await
     }
 
@@ -207,10 +220,11 @@ impl Store {
         &self,
         id: i64,
         region: &RegionCode,
-        actor: &str,
+        by: By<'_>,
         now_ms: i64,
         report: Option<&str>,
     ) -> Result<i64, StoreError> {
+        let actor = by.actor;
         with_pool!(self, p => {
             let mut tx = p.begin().await?;
             if self.backend() == crate::Backend::Sqlite {
@@ -243,7 +257,7 @@ impl Store {
             }
             let note = AuditNote {
                 at_ms: now_ms, actor: actor.into(), action: if report.is_some() { "directive_reported" } else { "directive_signed" }.into(),
-                target: format!("directive:{id}"), region_code: Some(region.as_str().into()), ip: None,
+                target: format!("directive:{id}"), region_code: Some(region.as_str().into()), ip: by.ip.map(Into::into),
                 detail: serde_json::json!({"version": version, "report": report}),
             };
             audit_append!(tx, note, self.audit_key());
@@ -253,10 +267,10 @@ impl Store {
     }
 
     /// Amends the content or deadline: a new version every recipient must sign again.
-    pub async fn amend_directive(
+    pub async fn amend_directive<'a>(
         &self,
         id: i64,
-        actor: &str,
+        by: impl Into<By<'a>>,
         content: &str,
         deadline_ms: i64,
         now_ms: i64,
@@ -268,6 +282,7 @@ impl Store {
                 "the deadline must be in the future",
             ));
         }
+        let by = by.into();
         with_pool!(self, p => {
             let mut tx = p.begin().await?;
             let row = sqlx::query("UPDATE directives SET content = $1, deadline_ms = $2, version = version + 1, issued_at_ms = $3 \
@@ -278,8 +293,8 @@ impl Store {
             // The reminder rules start over for the new version.
             sqlx::query("UPDATE directive_recipients SET reminded = 0 WHERE directive_id = $1").bind(id).execute(&mut *tx).await?;
             let note = AuditNote {
-                at_ms: now_ms, actor: actor.into(), action: "directive_amended".into(), target: format!("directive:{id}"),
-                region_code: Some(region), ip: None, detail: serde_json::json!({"version": version, "deadline_ms": deadline_ms}),
+                at_ms: now_ms, actor: by.actor.into(), action: "directive_amended".into(), target: format!("directive:{id}"),
+                region_code: Some(region), ip: by.ip.map(Into::into), detail: serde_json::json!({"version": version, "deadline_ms": deadline_ms}),
             };
             audit_append!(tx, note, self.audit_key());
             tx.commit().await?;
@@ -287,13 +302,14 @@ impl Store {
         })
     }
 
-    pub async fn withdraw_directive(
+    pub async fn withdraw_directive<'a>(
         &self,
         id: i64,
-        actor: &str,
+        by: impl Into<By<'a>>,
         reason: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        let by = by.into();
         with_pool!(self, p => {
             let mut tx = p.begin().await?;
             let region: String = sqlx::query("UPDATE directives SET status = 'withdrawn' WHERE id = $1 AND status = 'active' RETURNING region_code")
@@ -301,8 +317,8 @@ impl Store {
                 .ok_or_else(|| refused("directive_withdrawn", "指令不存在或已撤回", "the directive is missing or withdrawn"))?
                 .try_get(0)?;
             let note = AuditNote {
-                at_ms: now_ms, actor: actor.into(), action: "directive_withdrawn".into(), target: format!("directive:{id}"),
-                region_code: Some(region), ip: None, detail: serde_json::json!({"reason": reason}),
+                at_ms: now_ms, actor: by.actor.into(), action: "directive_withdrawn".into(), target: format!("directive:{id}"),
+                region_code: Some(region), ip: by.ip.map(Into::into), detail: serde_json::json!({"reason": reason}),
             };
             audit_append!(tx, note, self.audit_key());
             tx.commit().await?;
@@ -330,6 +346,25 @@ impl Store {
             out.extend(rows);
         }
         out.sort_by_key(|a| std::cmp::Reverse(a.0));
+        Ok(out)
+    }
+
+    /// Which of `regions` are recipients of the directive (in the order given).
+    pub async fn directive_recipients_among(
+        &self,
+        id: i64,
+        regions: &[RegionCode],
+    ) -> Result<Vec<RegionCode>, StoreError> {
+        let mut out = Vec::new();
+        for r in regions {
+            let found = with_pool!(self, p => {
+                sqlx::query("SELECT 1 FROM directive_recipients WHERE directive_id = $1 AND region_code = $2")
+                    .bind(id).bind(r.as_str()).fetch_optional(p).await?.is_some()
+            });
+            if found {
+                out.push(r.clone());
+            }
+        }
         Ok(out)
     }
 

@@ -4,7 +4,7 @@
 //! city) change with each batch, so the coverage view reads a few rows, never the tasks.
 
 use crate::StoreError;
-use crate::access::audit::{AuditNote, audit_append};
+use crate::access::audit::{AuditNote, By, audit_append};
 use crate::backend::{Store, with_pool};
 use shezhi_domain::campaigns::form::Form;
 use shezhi_domain::campaigns::{
@@ -314,14 +314,19 @@ impl Store {
     /// Takes a batch of visits from a device in one transaction. Each visit is answered on
     /// its own: accepted (standing or superseded), a duplicate of one received before, or
     /// rejected with why. `within` limits the households the worker may record.
-    pub async fn sync_visits(
+    /// The batch is audited (`campaign_visits_synced`: who, from where, the device, how many
+    /// were accepted, duplicates or rejected) in the same transaction.
+    pub async fn sync_visits<'a>(
         &self,
         campaign: i64,
-        worker: &str,
+        worker: impl Into<By<'a>>,
+        device: Option<&str>,
         within: &[RegionCode],
         visits: &[VisitIn],
         now_ms: i64,
     ) -> Result<Vec<VisitResult>, StoreError> {
+        let by = worker.into();
+        let worker = by.actor;
         let c = self.campaign(campaign).await?.ok_or_else(|| {
             StoreError::not_found(
                 "campaign_not_found",
@@ -413,8 +418,21 @@ impl Store {
                 *out = Some(VisitResult::Accepted { client_id: v.client_id.clone(), stands: wins });
             }
             apply_coverage!(DB, tx, campaign, c.current_round, deltas);
+            let out: Vec<VisitResult> = out.into_iter().flatten().collect();
+            let count = |f: fn(&VisitResult) -> bool| out.iter().filter(|r| f(r)).count();
+            let note = AuditNote {
+                at_ms: now_ms, actor: worker.into(), action: "campaign_visits_synced".into(), target: format!("campaign:{campaign}"),
+                region_code: Some(c.region_code.clone()), ip: by.ip.map(Into::into),
+                detail: serde_json::json!({
+                    "round": c.current_round, "device": device,
+                    "accepted": count(|r| matches!(r, VisitResult::Accepted { .. })),
+                    "duplicate": count(|r| matches!(r, VisitResult::Duplicate { .. })),
+                    "rejected": count(|r| matches!(r, VisitResult::Rejected { .. })),
+                }),
+            };
+            audit_append!(tx, note, self.audit_key());
             tx.commit().await?;
-            Ok(out.into_iter().flatten().collect())
+            Ok(out)
         })
     }
 
@@ -442,12 +460,13 @@ impl Store {
 
     /// Starts the next round: every household is to visit again; the round's coverage
     /// starts from the same totals. Refused after the last planned round.
-    pub async fn next_round(
+    pub async fn next_round<'a>(
         &self,
         campaign: i64,
-        actor: &str,
+        by: impl Into<By<'a>>,
         now_ms: i64,
     ) -> Result<i64, StoreError> {
+        let by = by.into();
         with_pool!(self, p => {
             let mut tx = p.begin().await?;
             let row = sqlx::query("UPDATE campaigns SET current_round = current_round + 1 WHERE id = $1 AND current_round < rounds RETURNING current_round, region_code")
@@ -461,8 +480,8 @@ impl Store {
                          SELECT campaign_id, $1, scope, metric, value FROM campaign_coverage WHERE campaign_id = $2 AND round = $3 AND metric = 'total'")
                 .bind(round).bind(campaign).bind(round - 1).execute(&mut *tx).await?;
             let note = AuditNote {
-                at_ms: now_ms, actor: actor.into(), action: "campaign_round_started".into(), target: format!("campaign:{campaign}"),
-                region_code: Some(region), ip: None, detail: serde_json::json!({"round": round}),
+                at_ms: now_ms, actor: by.actor.into(), action: "campaign_round_started".into(), target: format!("campaign:{campaign}"),
+                region_code: Some(region), ip: by.ip.map(Into::into), detail: serde_json::json!({"round": round}),
             };
             audit_append!(tx, note, self.audit_key());
             tx.commit().await?;
