@@ -461,7 +461,9 @@ export async function run(ctx) {
       const landed = new URL(page.url());
       if (landed.origin !== origin || landed.pathname !== want) throw new Error(`?next=${next} landed on ${page.url()}, not ${want}`);
       log(`?next=${next} → ${landed.pathname}`);
-      await page.close();
+      // Leave the page idle rather than close it: closing a live command centre once hung
+      // the journey until its deadline in a full run.
+      await page.goto('about:blank', { timeout: WAIT });
     }
   });
 
