@@ -194,6 +194,14 @@ export async function run(ctx) {
     await openFromBox(page, 'community', 'to_accept');
     await step(page, 'community', 'accept', (p) => p.fill('#step-note', '已核实，路灯确实损坏'));
     await stageIs(page, 'accepted');
+    // What the public may read is written by staff, not taken from the appeal: Open311 then
+    // shows it, with an address of regions and no word of the resident's own.
+    const published = '小区门口三盏路灯损坏，已受理，正在协调维修';
+    await step(page, 'community', 'publish', (p) => p.fill('#step-note', published));
+    await page.waitForFunction((t) => document.querySelector('#case-public')?.textContent === t, published);
+    const open311 = await page.evaluate(async (n) => (await fetch(`/open311/v2/requests/${n}.json`)).json(), number);
+    if (open311[0]?.description !== published) throw new Error(`Open311 description: ${JSON.stringify(open311)}`);
+    if (JSON.stringify(open311).includes('示范小区大门口')) throw new Error(`Open311 shows the reporter's address: ${JSON.stringify(open311)}`);
     await step(page, 'community', 'escalate', (p) => p.fill('#step-note', '需街道协调城管与供电部门'));
     await page.waitForFunction(() => document.querySelector('#case')?.textContent.includes('街道'));
   });

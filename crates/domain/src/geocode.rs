@@ -408,6 +408,11 @@ impl Locator {
         self.leaves.len()
     }
 
+    /// The name of a region of the territory.
+    pub fn name(&self, code: &RegionCode) -> Option<&str> {
+        self.names.get(code).map(String::as_str)
+    }
+
     pub fn index(&self) -> &GridIndex {
         &self.index
     }

@@ -816,11 +816,11 @@ const PATHS: [Path; 16] = [
 ];
 
 async fn walk(store: &Store, id: i64, path: Path, first: i64) {
-    use Capacity::{AssistUnit, LeadUnit, LevelStaff, Reporter};
+    use Capacity::{AssistUnit, LeadUnit, LevelStaff, Reporter, Supervisor};
     let s = |step, by, units: &'static [&'static str]| seed(store, id, step, by, units, None);
     let handling = |u: &'static str| async move {
         seed(store, id, Step::Accept, LevelStaff, &[], None).await;
-        seed(store, id, Step::Dispatch, LevelStaff, &[u], None).await;
+        seed(store, id, Step::Dispatch, Supervisor, &[u], None).await;
         seed(store, id, Step::Sign, LeadUnit, &[], None).await;
     };
     match path {
@@ -829,11 +829,11 @@ async fn walk(store: &Store, id: i64, path: Path, first: i64) {
         Path::Rejected => s(Step::Reject, LevelStaff, &[]).await,
         Path::Dispatched(u) => {
             s(Step::Accept, LevelStaff, &[]).await;
-            seed(store, id, Step::Dispatch, LevelStaff, &[u], None).await;
+            seed(store, id, Step::Dispatch, Supervisor, &[u], None).await;
         }
         Path::Returned => {
             s(Step::Accept, LevelStaff, &[]).await;
-            s(Step::Dispatch, LevelStaff, &[CG]).await;
+            s(Step::Dispatch, Supervisor, &[CG]).await;
             s(Step::Return, LeadUnit, &[]).await;
         }
         Path::Whistled(..) | Path::WhistledHandling => {

@@ -21,7 +21,7 @@ const STRINGS = {
       sign: '签收', check_in: '报到', return: '退单', feedback: '处置反馈', verify: '核实结案', rework: '返工',
       request_pause: '申请缓办', approve_pause: '批准缓办', deny_pause: '驳回缓办', resume: '恢复办理',
       supervise: '督办', rate: '评价', merge: '并案', solve_on_spot: '自行处置', warn: '临期预警', overdue: '超期',
-      comment: '备注',
+      comment: '备注', publish: '公开说明',
     },
     levels: { grid: '网格', community: '社区', street: '街道', district: '区县', city: '市', micro_grid: '微网格' },
     sources: {
@@ -62,7 +62,7 @@ const STRINGS = {
       sign: 'Sign', check_in: 'Check in', return: 'Return', feedback: 'Feed back', verify: 'Verify and close', rework: 'Rework',
       request_pause: 'Request pause', approve_pause: 'Approve pause', deny_pause: 'Deny pause', resume: 'Resume',
       supervise: 'Supervise', rate: 'Rate', merge: 'Merge', solve_on_spot: 'Solved on the spot', warn: 'Deadline near',
-      overdue: 'Overdue', comment: 'Comment',
+      overdue: 'Overdue', comment: 'Comment', publish: 'Public description',
     },
     levels: { grid: 'Grid', community: 'Community', street: 'Street', district: 'District', city: 'City', micro_grid: 'Micro-grid' },
     sources: {

@@ -21,6 +21,7 @@ addStrings({
     addPhoto: '添加照片', done: '已{step}', changed: '案件已被他人更新，已重新加载', clockLabel: '本阶段时限',
     createdAt: '上报时间', youAct: '您的身份', merged: '已并入案件 {id}', returns: '退单 {n} 次', reworks: '返工 {n} 次',
     by: '{actor}（{capacity}）', mapOfCase: '案件位置', chooseLead: '请选择主办单位', chooseUnit: '请选择单位', results: '{n} 件',
+    publicText: '公开说明', notPublished: '未公开', publicHint: '将对外公开（Open311、附近上报的居民）：只写问题和办理情况，不写姓名、电话、门牌号；留空提交即撤回。',
   },
   en: {
     boxes: {
@@ -38,6 +39,7 @@ addStrings({
     clockLabel: 'Stage deadline', createdAt: 'Reported', youAct: 'You act as', merged: 'Merged into case {id}',
     returns: 'returned {n}×', reworks: 'reworked {n}×', by: '{actor} ({capacity})', mapOfCase: 'Where the case is',
     chooseLead: 'Choose the lead unit', chooseUnit: 'Choose a unit', results: '{n} cases',
+    publicText: 'Public description', notPublished: 'not published', publicHint: 'Published to everyone (Open311, residents reporting nearby): write the problem and what is done, no names, phones or door numbers; submit it empty to withdraw it.',
   },
 });
 
@@ -167,6 +169,7 @@ function drawCase() {
         el('dt', {}, t('reporter')), el('dd', {}, v.reporter, v.contact_masked ? ` · ${v.contact_masked}` : ''),
         v.units.length ? [el('dt', {}, t('units')), el('dd', {}, v.units.map((u) => `${u.unit_name || unitName(u.unit_code)}（${t(u.role === 'lead' ? 'lead' : 'assist')}）${u.checked_in_at_ms ? ' ✓' : ''}`).join('、'))] : null,
         v.merged_into ? [el('dt', {}, ''), el('dd', {}, t('merged', { id: v.merged_into }))] : null,
+        el('dt', {}, t('publicText')), el('dd', { id: 'case-public' }, v.public_text || el('span', { class: 'muted' }, t('notPublished'))),
         el('dt', {}, t('youAct')), el('dd', {}, v.capacities.map((x) => label('capacities', x)).join('、') || '—')),
       el('div', {}, el('div', { class: 'map-box' }, svg('svg', { id: 'case-map', class: 'map-svg', role: 'img', 'aria-label': t('mapOfCase') })))),
     el('h3', {}, t('description')), el('p', { id: 'case-description' }, v.description),
@@ -217,7 +220,12 @@ function stepForm(step) {
     parts.push(el('fieldset', {}, el('legend', {}, t('satisfactionQ')), el('div', { class: 'checks' },
       sat.map((r) => el('label', {}, r, ' ', label('satisfaction', r.value))))), el('label', {}, notFixed, ' ', t('notFixed')));
   }
-  parts.push(field(t('note'), note));
+  if (step === 'publish') {
+    note.value = state.view.public_text || '';
+    note.maxLength = 1000;
+    parts.push(el('p', { class: 'small muted', id: 'publish-hint' }, t('publicHint')));
+  }
+  parts.push(field(t(step === 'publish' ? 'publicText' : 'note'), note));
   if (['feedback', 'solve_on_spot', 'comment', 'verify'].includes(step)) parts.push(field(t('addPhoto'), photos));
   const submit = el('button', { type: 'submit', class: 'btn btn-primary', id: 'step-submit' }, label('steps', step));
   return el('form', { class: 'step-form card', id: 'step-form', 'data-step': step, onsubmit: async (e) => {

@@ -99,7 +99,7 @@ function layout() {
 
   mount($('main'), el('div', { class: 'phone' },
     state.flash ? el('div', { class: 'notice-ok', role: 'status', id: 'report-result' }, state.flash.text,
-      state.flash.dups?.length ? el('div', { class: 'small' }, t('duplicates'), state.flash.dups.map((d) => ` ${d.number}（${Math.round(d.distance_m)} m）`)) : null) : null,
+      state.flash.dups?.length ? el('div', { class: 'small' }, t('duplicates'), state.flash.dups.map((d) => ` ${d.number || label('stages', d.stage)}（${Math.round(d.distance_m)} m）`)) : null) : null,
     el('section', { class: 'card' }, el('h2', {}, t('myGrids')), el('ul', { id: 'grids' }, state.grids.map((g) => el('li', {}, `${g.name} · ${g.code}`)))),
     el('section', { class: 'card' }, el('h2', {}, t('tasks')), el('ul', { id: 'tasks', class: 'case-list' })),
     el('section', { class: 'card', id: 'campaign' }),

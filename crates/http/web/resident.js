@@ -17,6 +17,7 @@ addStrings({
     rate: '评价办理结果', satisfied: '满意', basic: '基本满意', unsatisfied: '不满意', notFixed: '问题没有解决，要求重新办理',
     note: '补充说明（可选）', rated: '感谢您的评价', reopened: '已重新办理', anonymousNote: '无需注册。登录后可查看全部诉求并评价。',
     reset: '重新选择', signInToRate: '登录后可评价办理结果',
+    nearby: '附近 {n} 件同类问题正在办理，可能是同一问题，工作人员会一并处理：', nearbyOne: '{distance} 米外，{stage}，{day}上报',
   },
   en: {
     raise: 'Raise an appeal', what: 'What is wrong?', whatHint: 'e.g. the street light at the gate is broken, it is dark at night',
@@ -25,6 +26,8 @@ addStrings({
     place: 'Where', useLocation: 'Use my location', mapHint: 'or click the map (click a district to zoom in)',
     placeSet: 'Place: {chain}', noPlace: 'Set the place first', address: 'Address', addressHint: 'e.g. gate of No. 12, … Road',
     submit: 'Submit', made: 'Submitted! Your number is {number}. Keep it and your phone\'s last 4 digits to follow it.',
+    nearby: '{n} open reports of the same kind nearby may be the same problem; staff will handle them together:',
+    nearbyOne: '{distance} m away, {stage}, reported {day}',
     track: 'Follow an appeal', number: 'Appeal number', last4: 'Last 4 digits of the phone', query: 'Look up',
     stage: 'Status', timeline: 'Timeline', mine: 'My appeals', noMine: 'You have not raised any appeal yet',
     rate: 'Rate the result', satisfied: 'Satisfied', basic: 'Basically satisfied', unsatisfied: 'Unsatisfied',
@@ -100,7 +103,10 @@ function layout() {
   el('button', { type: 'submit', class: 'btn' }, t('query')), el('div', { id: 'tracking', 'aria-live': 'polite' }));
 
   mount($('main'), el('div', { class: 'phone' },
-    state.made ? el('div', { class: 'notice-ok', role: 'status', id: 'appeal-result', 'data-number': state.made.number }, t('made', { number: state.made.number })) : null,
+    state.made ? el('div', { class: 'notice-ok', role: 'status', id: 'appeal-result', 'data-number': state.made.number }, t('made', { number: state.made.number }),
+      state.made.possible_duplicates?.length ? el('div', { class: 'small', id: 'appeal-nearby' }, t('nearby', { n: state.made.possible_duplicates.length }),
+        el('ul', {}, state.made.possible_duplicates.map((d) => el('li', {}, t('nearbyOne', { distance: Math.round(d.distance_m), stage: label('stages', d.stage), day: new Date(d.reported_at_ms).toLocaleDateString(lang() === 'zh' ? 'zh-CN' : 'en-GB') }),
+          d.public_text ? el('div', { class: 'muted' }, d.public_text) : null)))) : null) : null,
     form,
     signed ? el('section', { class: 'card' }, el('h2', {}, t('mine')), el('div', { id: 'mine' })) : null,
     track));

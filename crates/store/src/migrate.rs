@@ -34,6 +34,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!("0010_case_search"),
     migration!("0011_masked_identity"),
     migration!("0012_audit_keyed"),
+    migration!("0013_public_text"),
 ];
 
 impl Store {

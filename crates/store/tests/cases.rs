@@ -152,7 +152,7 @@ async fn a_whole_life_with_whistle_rework_and_rating(store: Store) {
         .unwrap_or_else(|| panic!("case"));
     assert!(d.case.number.starts_with("SQ20261123"), "{}", d.case.number);
     assert_eq!(d.case.level, "grid");
-    let staff = [Capacity::LevelStaff];
+    let staff = [Capacity::LevelStaff, Capacity::Supervisor];
     // The grid cannot solve it: it climbs to the community, which accepts and calls the street.
     assert_eq!(
         step(
@@ -378,7 +378,7 @@ async fn refusals_change_nothing(store: Store) {
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(e.contains("changed"), "{e}");
-    let mut dispatch = by(Step::Dispatch, &[Capacity::LevelStaff], "user:1");
+    let mut dispatch = by(Step::Dispatch, &[Capacity::Supervisor], "user:1");
     dispatch.units = vec!["510104-NOPE".into()];
     step(
         &store,
@@ -517,7 +517,7 @@ async fn intake_is_idempotent_and_finds_duplicates(store: Store) {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         dups.iter().map(|d| d.id).collect::<Vec<_>>(),
-        vec![ids[0].0]
+        vec![Some(ids[0].0)]
     );
     assert!(dups[0].distance_m < 30.0);
     assert!(
@@ -533,7 +533,7 @@ async fn intake_is_idempotent_and_finds_duplicates(store: Store) {
     assert_projection_is_replay(&store, second).await;
     // The merged report follows its parent: when the parent is done, its reporter hears.
     let parent = ids[0].0;
-    let staff = [Capacity::LevelStaff];
+    let staff = [Capacity::LevelStaff, Capacity::Supervisor];
     step(
         &store,
         &cal,
@@ -651,7 +651,7 @@ async fn timers_survive_a_restart(store: Store) {
         t0,
     )
     .await;
-    let staff = [Capacity::LevelStaff];
+    let staff = [Capacity::LevelStaff, Capacity::Supervisor];
     step(&store, &cal, id, by(Step::Accept, &staff, "user:1"), t0).await;
     step(&store, &cal, id, by(Step::Escalate, &staff, "user:1"), t0).await;
     step(&store, &cal, id, by(Step::Escalate, &staff, "user:1"), t0).await;
@@ -754,7 +754,7 @@ async fn pauses_stop_the_clock(store: Store) {
         t0,
     )
     .await;
-    let staff = [Capacity::LevelStaff];
+    let staff = [Capacity::LevelStaff, Capacity::Supervisor];
     step(&store, &cal, id, by(Step::Accept, &staff, "user:1"), t0).await;
     let mut d = by(Step::Dispatch, &staff, "user:1");
     d.units = vec!["510104-ZJ".into()];
@@ -993,7 +993,7 @@ async fn a_group_of_steps_equals_the_steps_one_by_one(store: Store) {
         let parent = set[set.len() - 2];
         for (s, caps) in [
             (Step::Accept, vec![Capacity::LevelStaff]),
-            (Step::Dispatch, vec![Capacity::LevelStaff]),
+            (Step::Dispatch, vec![Capacity::Supervisor]),
             (Step::Sign, vec![Capacity::LeadUnit]),
             (Step::Feedback, vec![Capacity::LeadUnit]),
         ] {
@@ -1295,7 +1295,7 @@ async fn folding_the_counter_log_changes_no_figure(store: Store) {
     let cal = setup(&store).await;
     let t0 = monday_9();
     let day = 24 * HOUR;
-    let staff = [Capacity::LevelStaff];
+    let staff = [Capacity::LevelStaff, Capacity::Supervisor];
     let mut ids = Vec::new();
     for i in 0..6 {
         let r = report("order.vendor", [104.08 + i as f64 * 0.01, 30.65], None);
@@ -1506,7 +1506,7 @@ async fn a_territorys_list_pages_in_deadline_order(store: Store) {
 async fn a_units_list_pages_in_deadline_order_through_windows(store: Store) {
     let cal = setup(&store).await;
     let t0 = monday_9();
-    let staff = [Capacity::LevelStaff];
+    let staff = [Capacity::LevelStaff, Capacity::Supervisor];
     // Sixteen reports: eleven sent to CG (one of them returned and sent on to SW), two to SW,
     // the rest never sent anywhere; one sent to CG is closed, so it has no deadline.
     let ids = reports_an_hour_apart(&store, &cal, 16, t0).await;

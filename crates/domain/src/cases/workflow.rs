@@ -91,6 +91,9 @@ labelled_enum! {
         Warn = ("warn", "临期预警"),
         Overdue = ("overdue", "超期"),
         Comment = ("comment", "备注"),
+        /// Staff publish (or, with no text, withdraw) the public description of a case:
+        /// what Open311 and other reporters nearby may read, free of personal details.
+        Publish = ("publish", "公开说明"),
     }
 }
 
@@ -250,9 +253,10 @@ const RULES: &[Rule] = &[
         Some(S::Merged),
         STAFF,
     ),
+    // A grid worker solves on the spot what they found, or what they accepted and went to.
     rule(
         Step::SolveOnSpot,
-        &[S::Reported],
+        &[S::Reported, S::Accepted],
         Some(S::Closed),
         &[C::GridWorker],
     ),
@@ -272,6 +276,8 @@ const RULES: &[Rule] = &[
             C::LocalCommunity,
         ],
     ),
+    // Open and finished cases alike: what was done is often what the public wants to read.
+    rule(Step::Publish, Stage::ALL, None, VERIFIERS),
 ];
 
 /// Why a step was refused.
@@ -289,6 +295,9 @@ pub enum WorkflowError {
     WhistleBelowStreet,
     /// Solving on the spot is for cases at grid level.
     NotAtGrid,
+    /// A grid does not send work to departments: it solves on the spot or calls its
+    /// community (网格呼社区应), and the community or a level above dispatches.
+    DispatchFromGrid,
     /// The reporter has rated this closing already.
     AlreadyRated,
 }
@@ -302,6 +311,7 @@ impl Bilingual for WorkflowError {
             WorkflowError::TopLevel => "top_level",
             WorkflowError::WhistleBelowStreet => "whistle_below_street",
             WorkflowError::NotAtGrid => "not_at_grid",
+            WorkflowError::DispatchFromGrid => "dispatch_from_grid",
             WorkflowError::AlreadyRated => "already_rated",
         }
     }
@@ -316,6 +326,9 @@ impl Bilingual for WorkflowError {
             WorkflowError::TopLevel => "案件已在最高层级，无法再呼叫上级".into(),
             WorkflowError::WhistleBelowStreet => "吹哨须由街道及以上层级发起".into(),
             WorkflowError::NotAtGrid => "只有网格层级的案件可以自行处置".into(),
+            WorkflowError::DispatchFromGrid => {
+                "网格不直接派遣部门：请自行处置或呼叫社区，由社区及以上层级派遣".into()
+            }
             WorkflowError::AlreadyRated => "本次结案已评价".into(),
         }
     }
@@ -334,6 +347,11 @@ impl Bilingual for WorkflowError {
                 "only a street or a level above may blow the whistle".into()
             }
             WorkflowError::NotAtGrid => "only cases at grid level can be solved on the spot".into(),
+            WorkflowError::DispatchFromGrid => {
+                "a grid does not dispatch to departments: solve it on the spot or call the \
+                 community, which (or a level above) dispatches"
+                    .into()
+            }
             WorkflowError::AlreadyRated => "this closing has been rated already".into(),
         }
     }
@@ -390,6 +408,10 @@ pub fn transition(
         Step::SolveOnSpot if state.level != CaseLevel::Grid => {
             return Err(WorkflowError::NotAtGrid);
         }
+        // At grid level only a supervisor (the community or above) may send the case out.
+        Step::Dispatch if state.level == CaseLevel::Grid && !by.contains(&C::Supervisor) => {
+            return Err(WorkflowError::DispatchFromGrid);
+        }
         Step::Return => next.returns += 1,
         Step::Rework => next.reworks += 1,
         Step::Rate if state.rated => return Err(WorkflowError::AlreadyRated),
@@ -403,6 +425,20 @@ pub fn transition(
         _ => {}
     }
     Ok(next)
+}
+
+/// The capacity among `by` in which the step is taken: the first that may take it on its own
+/// (a grid's dispatch needs the supervisor, not the level staff the caller also is), so that
+/// replaying the recorded capacity gives the same state.
+pub fn acting_capacity(
+    state: CaseState,
+    step: Step,
+    facts: StepFacts,
+    by: &[Capacity],
+) -> Option<Capacity> {
+    by.iter()
+        .copied()
+        .find(|c| transition(state, step, facts, &[*c]).is_ok())
 }
 
 /// The steps a caller standing in `by` may take on a case now, in display order.

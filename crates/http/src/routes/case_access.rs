@@ -72,6 +72,36 @@ pub(crate) fn capacities_on(caller: &Caller, f: &StoredFacts) -> Vec<Capacity> {
     )
 }
 
+/// What those outside the case's territory do not see of the people in it. A unit (a
+/// department or property company) works on the problem, not on who raised it: the reporter
+/// appears as `reporter`, without name or phone. A resident sees their own steps by name and
+/// everyone else's by capacity only: staff as `staff`, never by user id.
+fn conceal_people(detail: &mut CaseDetail, caller: &Caller) {
+    let me = caller.actor();
+    let resident = !caller
+        .grants
+        .bindings
+        .iter()
+        .any(|b| b.role != shezhi_domain::access::Role::Resident);
+    let reporter = detail.reporter.clone();
+    if reporter != me {
+        detail.reporter = "reporter".into();
+        detail.contact_masked = None;
+    }
+    for e in &mut detail.events {
+        if e.actor == me {
+            continue;
+        }
+        if e.actor == reporter {
+            e.actor = "reporter".into();
+            e.actor_name = None;
+        } else if resident && !e.actor.starts_with("system:") {
+            e.actor = "staff".into();
+            e.actor_name = None;
+        }
+    }
+}
+
 /// The case if the caller may see it, with their capacities and the steps they may take now.
 pub(crate) async fn visible_case(
     s: &AppState,
@@ -83,20 +113,6 @@ pub(crate) async fn visible_case(
         .case_detail(id)
         .await?
         .ok_or_else(|| case_not_found(id))?;
-    // Staff see who took each step; a resident sees only their own name.
-    let staff = caller
-        .grants
-        .bindings
-        .iter()
-        .any(|b| b.role != shezhi_domain::access::Role::Resident);
-    if !staff {
-        let me = caller.actor();
-        for e in &mut detail.events {
-            if e.actor != me {
-                e.actor_name = None;
-            }
-        }
-    }
     let facts = StoredFacts::of(&detail);
     let caps = capacities_on(caller, &facts);
     let my_units: Vec<&str> = caller
@@ -109,8 +125,12 @@ pub(crate) async fn visible_case(
         .units
         .iter()
         .any(|u| my_units.contains(&u.unit_code.as_str()));
-    if !(caller.may(Action::ViewCases, &facts.cell) || unit_ever || !caps.is_empty()) {
+    let territory_staff = caller.may(Action::ViewCases, &facts.cell);
+    if !(territory_staff || unit_ever || !caps.is_empty()) {
         return Err(case_not_found(id));
+    }
+    if !territory_staff {
+        conceal_people(&mut detail, caller);
     }
     let state = CaseState {
         stage: Stage::parse(&detail.case.stage).unwrap_or(Stage::Closed),

@@ -15,7 +15,7 @@ use shezhi_domain::access::{Action, Role};
 use shezhi_domain::cases::{Capacity, Source, Step};
 use shezhi_domain::people::Phone;
 use shezhi_domain::territory::RegionCode;
-use shezhi_store::cases::{CaseDetail, CaseFilter, CaseList, Intake, NewCase, StepInput};
+use shezhi_store::cases::{CaseDetail, CaseFilter, CaseList, CaseRef, Intake, NewCase, StepInput};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -213,6 +213,7 @@ pub async fn report(
     let photos = crate::photos::checked(&s, &r.photos).await?;
     let quota =
         crate::photos::take_quota(&s, caller.user.is_some(), caller.ip.as_deref(), &photos)?;
+    let intake_cell = cell.clone();
     let case = NewCase {
         source,
         category: r.category.trim().to_string(),
@@ -251,10 +252,17 @@ pub async fn report(
             let done = s.take_step(intake.id, input).await?;
             intake.stage = done.stage;
         } else if let Some(p) = point {
-            intake.possible_duplicates = s
+            let mut near = s
                 .store
                 .nearby_duplicates(&r.category, p, s.clock.now_ms(), intake.id)
                 .await?;
+            near.truncate(DUPLICATES_SHOWN);
+            // Those who may not see the cases learn only that they exist: how far, since
+            // when, how far along, and what staff published of them; not others' words.
+            if !caller.grants.can(Action::ViewCases, &intake_cell) {
+                near = near.into_iter().map(CaseRef::public).collect();
+            }
+            intake.possible_duplicates = near;
         }
     }
     let status = if intake.created {
@@ -264,6 +272,9 @@ pub async fn report(
     };
     Ok((status, Json(intake)))
 }
+
+/// Most likely duplicates a report's answer names, nearest first.
+const DUPLICATES_SHOWN: usize = 10;
 
 /// The source of a staff member's report that names none: grid workers are on patrol.
 pub(crate) fn staff_source(caller: &Caller) -> Source {

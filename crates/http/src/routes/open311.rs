@@ -2,9 +2,11 @@
 //! as service requests (read and raised), in the spec's own shapes and error bodies. It follows
 //! its own standard, so it is not part of the OpenAPI document.
 //!
-//! Requests are public, as the standard means them to be, but carry no free-text description:
-//! reports come from every channel and their text may name people who never agreed to
-//! publication.
+//! Requests are public, as the standard means them to be, but carry nothing of the reporter:
+//! reports come from every channel and their words may name people who never agreed to
+//! publication. A request's `description` is what staff published for the public (a step of
+//! its own, personal details removed), its `address` the district, street and community with
+//! the nearest named compound, and its position rounded to about a hundred metres.
 
 mod create;
 mod list;
@@ -255,7 +257,77 @@ async fn names(s: &AppState) -> Result<Names, Fail> {
     })
 }
 
-fn request_record(c: &CaseSummary, n: &Names) -> Record {
+/// What the public reads of a set of requests beyond their rows: published descriptions
+/// and public addresses, by case id.
+pub(super) struct Public {
+    texts: HashMap<i64, String>,
+    addresses: HashMap<i64, String>,
+}
+
+/// Degrees of a public position: 0.001° is about 111 m north–south and 96 m east–west here.
+const COARSE_DEG: f64 = 1000.0;
+
+fn coarse(x: f64) -> f64 {
+    (x * COARSE_DEG).round() / COARSE_DEG
+}
+
+pub(super) async fn public(s: &AppState, cases: &[CaseSummary]) -> Result<Public, Fail> {
+    use shezhi_domain::territory::{Level, RegionCode};
+    let ids: Vec<i64> = cases.iter().map(|c| c.id).collect();
+    let texts = s.store.public_texts(&ids).await?;
+    let cells: Vec<Option<RegionCode>> = cases
+        .iter()
+        .map(|c| RegionCode::parse(&c.cell_code).ok())
+        .collect();
+    let grid_of = |cell: &RegionCode| {
+        std::iter::once(cell.clone())
+            .chain(cell.ancestors())
+            .find(|a| a.level() == Level::Grid)
+    };
+    let mut grids: Vec<String> = cases
+        .iter()
+        .zip(&cells)
+        .filter(|(c, _)| c.point.is_some())
+        .filter_map(|(_, cell)| Some(grid_of(cell.as_ref()?)?.as_str().to_string()))
+        .collect();
+    grids.sort();
+    grids.dedup();
+    let places = s.store.compounds_of_grids(&grids).await?;
+    let mut addresses = HashMap::new();
+    for (c, cell) in cases.iter().zip(&cells) {
+        let Some(cell) = cell else { continue };
+        let mut text: String = cell
+            .ancestors()
+            .iter()
+            .filter(|a| {
+                matches!(
+                    a.level(),
+                    Level::District | Level::Street | Level::Community
+                )
+            })
+            .filter_map(|a| s.locator.name(a))
+            .collect();
+        let grid = grid_of(cell).map(|g| g.as_str().to_string());
+        let nearest = c.point.and_then(|p| {
+            places
+                .iter()
+                .filter(|n| Some(&n.grid_code) == grid.as_ref())
+                .min_by(|a, b| {
+                    let d = |n: &shezhi_store::register::NamedPlace| {
+                        shezhi_domain::cases::distance_m(p, n.point)
+                    };
+                    d(a).total_cmp(&d(b))
+                })
+        });
+        if let Some(n) = nearest {
+            text.push_str(&format!("，{}附近", n.name));
+        }
+        addresses.insert(c.id, text);
+    }
+    Ok(Public { texts, addresses })
+}
+
+fn request_record(c: &CaseSummary, n: &Names, public: &Public) -> Record {
     let stage = Stage::parse(&c.stage);
     let closed = stage.is_some_and(Stage::is_final);
     let agency = c
@@ -279,15 +351,27 @@ fn request_record(c: &CaseSummary, n: &Names) -> Record {
                 .into(),
         ),
         ("service_code", c.category.as_str().into()),
+        (
+            "description",
+            public.texts.get(&c.id).cloned().unwrap_or_default().into(),
+        ),
         ("agency_responsible", agency.into()),
         ("service_notice", "".into()),
         ("requested_datetime", wire::w3c(c.created_at_ms).into()),
         ("updated_datetime", wire::w3c(c.updated_at_ms).into()),
-        ("address", c.address.as_str().into()),
+        (
+            "address",
+            public
+                .addresses
+                .get(&c.id)
+                .cloned()
+                .unwrap_or_default()
+                .into(),
+        ),
     ];
     if let Some([lon, lat]) = c.point {
-        r.push(("lat", Val::Num(lat)));
-        r.push(("long", Val::Num(lon)));
+        r.push(("lat", Val::Num(coarse(lat))));
+        r.push(("long", Val::Num(coarse(lon))));
     }
     r
 }
@@ -321,10 +405,11 @@ async fn one_request(
         let case = by_number(&s, id)
             .await?
             .ok_or_else(|| request_not_found(id))?;
+        let public = public(&s, std::slice::from_ref(&case)).await?;
         Ok(Doc::List {
             root: "service_requests",
             item: "request",
-            records: vec![request_record(&case, &names(&s).await?)],
+            records: vec![request_record(&case, &names(&s).await?, &public)],
         })
     };
     reply(format, StatusCode::OK, answer.await)

@@ -156,7 +156,8 @@ pub async fn run(
     let lifecycles = lifecycles.min(reports / 2);
     let steps = [
         (Step::Accept, Capacity::LevelStaff),
-        (Step::Dispatch, Capacity::LevelStaff),
+        // Residents' cases sit at grid level: the community above the grid dispatches.
+        (Step::Dispatch, Capacity::Supervisor),
         (Step::Sign, Capacity::LeadUnit),
         (Step::Feedback, Capacity::LeadUnit),
         (Step::Verify, Capacity::LevelStaff),

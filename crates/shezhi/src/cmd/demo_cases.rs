@@ -156,6 +156,7 @@ pub async fn seed(
             ];
             walk.extend(steps.iter().take(depth.saturating_sub(1) as usize).copied());
         }
+        let mut stage = intake.stage.clone();
         for (s, by) in walk {
             t += rng.range(HOUR / 4, 20 * HOUR);
             if t >= now {
@@ -188,9 +189,39 @@ pub async fn seed(
                 }),
                 ..StepInput::default()
             };
-            if store.take_step(intake.id, &input, t, cal).await.is_err() {
-                break;
+            match store.take_step(intake.id, &input, t, cal).await {
+                Ok(done) => stage = done.stage,
+                Err(_) => break,
             }
+        }
+        // A third of the cases that were taken up have a public description, as staff
+        // would write it: the problem and how far it is, no words of the reporter.
+        if stage != "reported" && rng.below(3) == 0 {
+            let name = catalogue
+                .iter()
+                .find(|c| c.code == category)
+                .map(|c| c.name_zh.clone())
+                .unwrap_or_default();
+            let how = match stage.as_str() {
+                "closed" => "已处置完毕，经社区核实结案",
+                "merged" => "与同一问题合并办理",
+                "rejected" => "经核实不属于受理范围",
+                _ => "已受理，正在按流程办理",
+            };
+            let publish = StepInput {
+                step: Some(Step::Publish),
+                by: vec![
+                    Capacity::LevelStaff,
+                    Capacity::Supervisor,
+                    Capacity::LocalCommunity,
+                ],
+                actor: "system:demo".into(),
+                note: format!("{}附近的{name}问题{how}。", cell.name),
+                ..StepInput::default()
+            };
+            store
+                .take_step(intake.id, &publish, (t + HOUR / 4).min(now), cal)
+                .await?;
         }
     }
     Ok(made)

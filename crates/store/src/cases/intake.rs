@@ -437,23 +437,27 @@ impl Store {
         let since = now - cases::DUPLICATE_WINDOW_MS;
         // About 0.001° of latitude is 111 m: a box a little wider than the radius.
         let d = 0.001;
-        let rows: Vec<(i64, String, String, String, f64, f64)> = with_pool!(self, p => {
-            sqlx::query("SELECT id, number, title, stage, lon, lat FROM cases WHERE category_code = $1 AND created_at_ms >= $2 \
-                         AND lon BETWEEN $3 AND $4 AND lat BETWEEN $5 AND $6 AND stage NOT IN ('closed', 'rejected', 'merged') AND id <> $7")
+        type Near = (i64, String, String, String, f64, f64, i64, Option<String>);
+        let rows: Vec<Near> = with_pool!(self, p => {
+            sqlx::query_as("SELECT id, number, title, stage, lon, lat, created_at_ms, public_text FROM cases \
+                            WHERE category_code = $1 AND created_at_ms >= $2 AND lon BETWEEN $3 AND $4 AND lat BETWEEN $5 AND $6 \
+                            AND stage NOT IN ('closed', 'rejected', 'merged') AND id <> $7")
                 .bind(category).bind(since).bind(point[0] - d).bind(point[0] + d).bind(point[1] - d).bind(point[1] + d).bind(except)
                 .fetch_all(p).await?
-                .iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?)))
-                .collect::<Result<Vec<_>, sqlx::Error>>()?
         });
         let mut out: Vec<CaseRef> = rows
             .into_iter()
-            .map(|(id, number, title, stage, lon, lat)| CaseRef {
-                id,
-                number,
-                title,
-                stage,
-                distance_m: (cases::distance_m(point, [lon, lat]) * 10.0).round() / 10.0,
-            })
+            .map(
+                |(id, number, title, stage, lon, lat, at, public_text)| CaseRef {
+                    id: Some(id),
+                    number: Some(number),
+                    title: Some(title),
+                    stage,
+                    distance_m: (cases::distance_m(point, [lon, lat]) * 10.0).round() / 10.0,
+                    reported_at_ms: at,
+                    public_text,
+                },
+            )
             .filter(|c| c.distance_m <= cases::DUPLICATE_RADIUS_M)
             .collect();
         out.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));

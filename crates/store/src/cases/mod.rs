@@ -74,15 +74,36 @@ pub struct Intake {
     pub possible_duplicates: Vec<CaseRef>,
 }
 
-/// A case named briefly.
+/// A case named briefly: an open case near a new report, likely the same problem.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaseRef {
-    pub id: i64,
-    pub number: String,
-    pub title: String,
+    /// Id, number and title: only for staff who may see the case (see [`CaseRef::public`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     pub stage: String,
     pub distance_m: f64,
+    pub reported_at_ms: i64,
+    /// The description staff published for the public, if any (never the reporter's words).
+    pub public_text: Option<String>,
+}
+
+impl CaseRef {
+    /// What anyone may read of it: no id, number or title (a title is the reporter's words),
+    /// the distance to a whole ten metres.
+    pub fn public(self) -> CaseRef {
+        CaseRef {
+            id: None,
+            number: None,
+            title: None,
+            distance_m: (self.distance_m / 10.0).round() * 10.0,
+            ..self
+        }
+    }
 }
 
 /// A step to take on a case, with who takes it and what it carries.

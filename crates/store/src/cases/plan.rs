@@ -241,6 +241,10 @@ fn invalid(code: &'static str, zh: &str, en: &str) -> StoreError {
     StoreError::invalid(code, zh, en)
 }
 
+/// Characters a published public description may have.
+pub const PUBLIC_TEXT_MIN: usize = 4;
+pub const PUBLIC_TEXT_MAX: usize = 1000;
+
 /// The clock a stage runs, from the category's limits.
 pub(crate) fn stage_limit(stage: Stage, cat: &Category) -> Option<TimeLimit> {
     let l = &cat.limits;
@@ -529,6 +533,18 @@ pub(crate) fn plan_step(
             tell_units.extend(lead.iter().filter(|_| step != Step::Escalate).cloned());
         }
         Step::Rework => tell_units.extend(lead.iter().cloned()),
+        Step::Publish => {
+            let text = input.note.trim();
+            let n = text.chars().count();
+            if n != 0 && !(PUBLIC_TEXT_MIN..=PUBLIC_TEXT_MAX).contains(&n) {
+                return Err(invalid(
+                    "invalid_public_text",
+                    "公开说明须为 4 至 1000 字（留空则撤回已公开的说明）",
+                    "a public description has 4 to 1000 characters (empty withdraws the one published)",
+                ));
+            }
+            detail["withdrawn"] = serde_json::json!(n == 0);
+        }
         _ => {}
     }
 
@@ -683,11 +699,16 @@ pub(crate) fn plan_step(
 
     let event_seq = row.events + 1;
     let level_code = level_code_after(row, next.level);
+    let public = (step == Step::Publish)
+        .then(|| input.note.trim().to_string())
+        .filter(|t| !t.is_empty());
     stmts.push(stmt(
         "UPDATE cases SET stage = $1, level = $2, level_code = $3, lead_unit = $4, rated = $5, reworks = $6, returns = $7, \
          escalations = $8, clock_gen = $9, due_at_ms = $10, paused_at_ms = $11, overdue = $12, events = $13, updated_at_ms = $14, \
          closed_at_ms = COALESCE($15, closed_at_ms), merged_into = COALESCE($16, merged_into), \
-         satisfaction = COALESCE($17, satisfaction), supervised = supervised + $18, round = $19 WHERE id = $20",
+         satisfaction = COALESCE($17, satisfaction), supervised = supervised + $18, round = $19, \
+         public_text = CASE WHEN $21 = 1 THEN $22 ELSE public_text END, \
+         public_at_ms = CASE WHEN $21 = 1 THEN $23 ELSE public_at_ms END WHERE id = $20",
         vec![
             Arg::S(next.stage.as_str().into()),
             Arg::S(next.level.as_str().into()),
@@ -709,14 +730,14 @@ pub(crate) fn plan_step(
             Arg::I(i64::from(step == Step::Supervise)),
             Arg::I(round),
             Arg::I(id),
+            Arg::I(i64::from(step == Step::Publish)),
+            Arg::OS(public.clone()),
+            Arg::OI(public.as_ref().map(|_| now)),
         ],
     ));
-    detail["capacity"] = serde_json::json!(
-        input
-            .by
-            .iter()
-            .find(|c| shezhi_domain::cases::workflow::capacities_for(step).contains(c))
-    );
+    detail["capacity"] = serde_json::json!(shezhi_domain::cases::workflow::acting_capacity(
+        row.state, step, facts, &input.by
+    ));
     detail["not_fixed"] = serde_json::json!(input.not_fixed);
     Ok(Plan {
         next,

@@ -85,6 +85,9 @@ pub struct CaseDetail {
     pub supervised: i64,
     pub merged_into: Option<i64>,
     pub closed_at_ms: Option<i64>,
+    /// The description staff published for the public (Open311, reporters nearby), if any.
+    pub public_text: Option<String>,
+    pub public_at_ms: Option<i64>,
     pub events: Vec<CaseEvent>,
     pub units: Vec<CaseUnit>,
     /// Photo ids, served at `/api/v1/cases/{id}/photos/{photo}`.
@@ -382,7 +385,7 @@ impl Store {
     pub async fn case_detail(&self, id: i64) -> Result<Option<CaseDetail>, StoreError> {
         let sql = format!(
             "SELECT {SUMMARY_COLUMNS}, c.description, c.contact_masked, c.reporter, c.rated, c.satisfaction, c.reworks, c.returns, \
-             c.escalations, c.supervised, c.merged_into, c.closed_at_ms FROM cases c WHERE c.id = $1"
+             c.escalations, c.supervised, c.merged_into, c.closed_at_ms, c.public_text, c.public_at_ms FROM cases c WHERE c.id = $1"
         );
         with_pool!(self, p => {
             let Some(r) = sqlx::query(&sql).bind(id).fetch_optional(p).await? else {
@@ -432,6 +435,8 @@ impl Store {
                 supervised: r.try_get(26)?,
                 merged_into: r.try_get(27)?,
                 closed_at_ms: r.try_get(28)?,
+                public_text: r.try_get(29)?,
+                public_at_ms: r.try_get(30)?,
                 events,
                 units,
                 photos,
@@ -616,6 +621,29 @@ impl Store {
             qb.push(" ORDER BY c.created_at_ms DESC, c.id DESC LIMIT ").push_bind(limit);
             qb.build().fetch_all(p).await?.iter().map(summary).collect::<Result<Vec<_>, sqlx::Error>>()?
         }))
+    }
+
+    /// The published public descriptions of those of `ids` that have one.
+    pub async fn public_texts(
+        &self,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, String>, StoreError> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in ids.chunks(500) {
+            let list = chunk
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT id, public_text FROM cases WHERE public_text IS NOT NULL AND id IN ({list})"
+            );
+            let rows: Vec<(i64, String)> = with_pool!(self, p => {
+                sqlx::query_as(&sql).fetch_all(p).await?
+            });
+            out.extend(rows);
+        }
+        Ok(out)
     }
 
     /// A photo's type and bytes, with the case it belongs to.

@@ -13,8 +13,8 @@ pub use counts::Counts;
 pub use load::{LoadOptions, LoadProgress, LoadReport, LoadSpec, RawReport};
 pub use ops::{Departure, NewResident, Stamp};
 pub use query::{
-    HouseholdDetail, HouseholdSummary, Page, RegisterEvent, ResidentDetail, ResidentSummary,
-    SealedPersonal, Search, TagRecord,
+    HouseholdDetail, HouseholdSummary, NamedPlace, Page, RegisterEvent, ResidentDetail,
+    ResidentSummary, SealedPersonal, Search, TagRecord,
 };
 
 /// A fresh nonce for sealing one value, from the operating system's generator.

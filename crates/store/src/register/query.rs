@@ -565,3 +565,43 @@ impl Store {
         }))
     }
 }
+
+/// A named place of the register: a compound (小区/院落), where it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedPlace {
+    pub grid_code: String,
+    pub name: String,
+    pub point: [f64; 2],
+}
+
+impl Store {
+    /// The compounds of these grids: the named places a public address may point to.
+    pub async fn compounds_of_grids(
+        &self,
+        grids: &[String],
+    ) -> Result<Vec<NamedPlace>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in grids.chunks(200) {
+            let rows: Vec<(String, String, f64, f64)> = with_pool!(self, p, DB => {
+                let mut qb = sqlx::QueryBuilder::<DB>::new(
+                    "SELECT grid_code, name, lon, lat FROM compounds WHERE grid_code IN (",
+                );
+                let mut sep = qb.separated(", ");
+                for g in chunk {
+                    sep.push_bind(g.clone());
+                }
+                qb.push(") ORDER BY grid_code, id");
+                qb.build_query_as().fetch_all(p).await?
+            });
+            out.extend(
+                rows.into_iter()
+                    .map(|(grid_code, name, lon, lat)| NamedPlace {
+                        grid_code,
+                        name,
+                        point: [lon, lat],
+                    }),
+            );
+        }
+        Ok(out)
+    }
+}

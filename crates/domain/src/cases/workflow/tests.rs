@@ -44,7 +44,9 @@ fn every_stage_step_and_capacity_is_decided_consistently() {
                                 next.stage
                             );
                             assert!(capacities_for(*step).contains(cap));
-                            assert!(!stage.is_final() || *step == Step::Rate);
+                            assert!(
+                                !stage.is_final() || matches!(step, Step::Rate | Step::Publish)
+                            );
                         }
                         Err(WorkflowError::NotPermitted { .. }) => {
                             assert!(!capacities_for(*step).contains(cap))
@@ -189,4 +191,68 @@ fn available_steps_are_exactly_the_ones_that_succeed() {
     let steps = available(fed_back, &[Capacity::LevelStaff]);
     assert!(steps.contains(&Step::Verify) && steps.contains(&Step::Rework));
     assert!(!steps.contains(&Step::Sign));
+}
+
+#[test]
+fn a_grid_calls_its_community_rather_than_dispatching_to_departments() {
+    let at = |level| state(Stage::Accepted, level);
+    let f = StepFacts::default();
+    // The grid worker answering a grid-level case may not send it to a department …
+    for by in [
+        vec![Capacity::LevelStaff],
+        vec![Capacity::LevelStaff, Capacity::GridWorker],
+    ] {
+        assert_eq!(
+            transition(at(CaseLevel::Grid), Step::Dispatch, f, &by),
+            Err(WorkflowError::DispatchFromGrid)
+        );
+        assert!(!available(at(CaseLevel::Grid), &by).contains(&Step::Dispatch));
+        // … but may call the community, or go and solve what they accepted.
+        assert!(transition(at(CaseLevel::Grid), Step::Escalate, f, &by).is_ok());
+    }
+    let solved = transition(
+        at(CaseLevel::Grid),
+        Step::SolveOnSpot,
+        f,
+        &[Capacity::GridWorker],
+    );
+    assert_eq!(solved.map(|s| s.stage), Ok(Stage::Closed));
+    // The community above the grid dispatches it; from the community up, the level does.
+    assert!(
+        transition(
+            at(CaseLevel::Grid),
+            Step::Dispatch,
+            f,
+            &[Capacity::Supervisor]
+        )
+        .is_ok()
+    );
+    for level in [CaseLevel::Community, CaseLevel::Street, CaseLevel::District] {
+        let next = transition(at(level), Step::Dispatch, f, &[Capacity::LevelStaff]);
+        assert_eq!(next.map(|s| s.stage), Ok(Stage::Dispatched));
+    }
+}
+
+#[test]
+fn the_recorded_capacity_alone_replays_every_step_taken() {
+    let f = StepFacts::default();
+    for stage in Stage::ALL {
+        for level in CaseLevel::ALL {
+            let s = state(*stage, *level);
+            for step in Step::ALL {
+                for a in Capacity::ALL {
+                    for b in Capacity::ALL {
+                        let by = [*a, *b];
+                        let Ok(next) = transition(s, *step, f, &by) else {
+                            assert_eq!(acting_capacity(s, *step, f, &by), None);
+                            continue;
+                        };
+                        let acting = acting_capacity(s, *step, f, &by)
+                            .unwrap_or_else(|| panic!("{stage} {level} {step} {by:?}"));
+                        assert_eq!(transition(s, *step, f, &[acting]), Ok(next));
+                    }
+                }
+            }
+        }
+    }
 }

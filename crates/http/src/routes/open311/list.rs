@@ -106,10 +106,14 @@ pub(super) async fn requests(s: &AppState, p: &Params) -> Result<Doc, Fail> {
         newest(&mut found);
     }
     let n = names(s).await?;
+    let public = super::public(s, &found).await?;
     Ok(Doc::List {
         root: "service_requests",
         item: "request",
-        records: found.iter().map(|c| request_record(c, &n)).collect(),
+        records: found
+            .iter()
+            .map(|c| request_record(c, &n, &public))
+            .collect(),
     })
 }
 
