@@ -45,8 +45,8 @@ def check_request(what, r, rid):
     check(f'{what}: status open', r.get('status') == 'open', r)
     check(f'{what}: service_code', r.get('service_code') == SERVICE, r)
     # Public positions are rounded to 0.001° (about 100 m), so as not to point at a door.
-    check(f'{what}: lat/long near the report', abs(float(r.get('lat', 0)) - LAT) <= 5e-4
-          and abs(float(r.get('long', 0)) - LONG) <= 5e-4, r)
+    check(f'{what}: lat/long near the report', abs(float(r.get('lat', 0)) - LAT) <= 6e-4
+          and abs(float(r.get('long', 0)) - LONG) <= 6e-4, r)
     check(f'{what}: no reporter address', '东大街' not in str(r.get('address', '')), r)
     check(f'{what}: requested_datetime in China time',
           str(r.get('requested_datetime', '')).endswith('+08:00'), r)
