@@ -7,6 +7,7 @@ pub mod access;
 mod backend;
 pub mod campaigns;
 pub mod cases;
+pub mod db;
 mod error;
 mod migrate;
 pub mod register;

@@ -3,7 +3,8 @@
 //! several nodes starting at once from applying one twice.
 
 use crate::StoreError;
-use crate::backend::{Pool, Store, with_pool};
+use crate::backend::{Backend, Store};
+use crate::db::{Conn, Sql};
 
 struct Migration {
     name: &'static str,
@@ -40,33 +41,23 @@ const MIGRATIONS: &[Migration] = &[
 impl Store {
     /// Apply every migration not yet recorded.
     pub async fn migrate(&self) -> Result<Vec<&'static str>, StoreError> {
-        with_pool!(self, p => sqlx::raw_sql(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY NOT NULL, applied_at_ms BIGINT NOT NULL)"
-        ).execute(p).await.map(|_| ()))?;
+        self.execute(&Sql::new(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY NOT NULL, applied_at_ms BIGINT NOT NULL)",
+        ))
+        .await?;
         let mut applied = Vec::new();
         for m in MIGRATIONS {
-            let done = match &self.pool {
-                Pool::Sqlite(p) => {
-                    let mut tx = p.begin().await?;
-                    // Take the write lock first so that two processes serialise here.
-                    sqlx::query("UPDATE schema_migrations SET name = name WHERE 0")
-                        .execute(&mut *tx)
-                        .await?;
-                    let fresh = apply(&mut tx, m.name, m.sqlite).await?;
-                    tx.commit().await?;
-                    fresh
-                }
-                Pool::Postgres(p) => {
-                    let mut tx = p.begin().await?;
-                    sqlx::query("SELECT pg_advisory_xact_lock(7405736)")
-                        .execute(&mut *tx)
-                        .await?;
-                    let fresh = apply(&mut tx, m.name, m.postgres).await?;
-                    tx.commit().await?;
-                    fresh
-                }
+            let mut tx = self.begin().await?;
+            let (lock, script) = match self.backend() {
+                // Take the write lock first so that two processes serialise here.
+                Backend::Sqlite => ("UPDATE schema_migrations SET name = name WHERE 0", m.sqlite),
+                // Several nodes starting at once wait for each other here.
+                Backend::Postgres => ("SELECT pg_advisory_xact_lock(7405736)", m.postgres),
             };
-            if done {
+            tx.conn().execute(&Sql::new(lock)).await?;
+            let fresh = apply(&mut tx.conn(), m.name, script).await?;
+            tx.commit().await?;
+            if fresh {
                 tracing::info!(migration = m.name, "applied migration");
                 applied.push(m.name);
             }
@@ -75,40 +66,25 @@ impl Store {
     }
 }
 
-async fn apply<DB>(
-    tx: &mut sqlx::Transaction<'_, DB>,
-    name: &str,
-    sql: &str,
-) -> Result<bool, StoreError>
-where
-    DB: sqlx::Database,
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    usize: sqlx::ColumnIndex<DB::Row>,
-    i64: for<'r> sqlx::Decode<'r, DB>,
-{
-    let seen: i64 = {
-        use sqlx::Row;
-        let row = sqlx::query("SELECT COUNT(*) FROM schema_migrations WHERE name = $1")
-            .bind(name)
-            .fetch_one(&mut **tx)
-            .await?;
-        row.try_get(0)?
-    };
+/// Apply one migration's script unless it is recorded already; whether it was applied.
+async fn apply(conn: &mut Conn<'_>, name: &str, script: &str) -> Result<bool, StoreError> {
+    let seen = conn
+        .fetch_one(&Sql::new("SELECT COUNT(*) FROM schema_migrations WHERE name = $1").bind(name))
+        .await?
+        .get::<i64>(0)?;
     if seen > 0 {
         return Ok(false);
     }
-    sqlx::raw_sql(sql).execute(&mut **tx).await?;
+    conn.script(script).await?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
-    sqlx::query("INSERT INTO schema_migrations (name, applied_at_ms) VALUES ($1, $2)")
-        .bind(name)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+    conn.execute(
+        &Sql::new("INSERT INTO schema_migrations (name, applied_at_ms) VALUES ($1, $2)")
+            .bind(name)
+            .bind(now),
+    )
+    .await?;
     Ok(true)
 }
