@@ -211,6 +211,14 @@ impl Row {
         }
     }
 
+    /// The column named `name`.
+    pub fn col<T: Col>(&self, name: &str) -> Result<T, sqlx::Error> {
+        match self {
+            Row::Sqlite(r) => sqlx::Row::try_get(r, name),
+            Row::Postgres(r) => sqlx::Row::try_get(r, name),
+        }
+    }
+
     /// A flag stored as 0 or 1.
     pub fn flag(&self, i: usize) -> Result<bool, sqlx::Error> {
         Ok(self.get::<i64>(i)? != 0)

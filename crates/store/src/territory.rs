@@ -2,11 +2,11 @@
 //! subtree queries by code range, geometry, and the leaves the point index is built from.
 
 use crate::StoreError;
-use crate::backend::{Store, with_pool};
+use crate::backend::Store;
+use crate::db::{Arg, Row, Sql};
 use shezhi_domain::geometry::{Shape, deg2_to_km2};
 use shezhi_domain::territory::division::Division;
 use shezhi_domain::territory::{Level, RegionCode, RegionKind, RegionRecord, Source};
-use sqlx::Row;
 
 /// A region as read back, without its geometry.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -39,19 +39,11 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
 }
 
-fn row_to_region<R: Row>(r: &R) -> Result<RegionRow, StoreError>
-where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> f64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> Option<f64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    let level: String = r.try_get("level")?;
-    let kind: String = r.try_get("kind")?;
-    let source: String = r.try_get("source")?;
-    let f = |c: &str| -> Result<Option<f64>, StoreError> { Ok(r.try_get::<Option<f64>, _>(c)?) };
+fn row_to_region(r: &Row) -> Result<RegionRow, StoreError> {
+    let level: String = r.col("level")?;
+    let kind: String = r.col("kind")?;
+    let source: String = r.col("source")?;
+    let f = |c: &str| -> Result<Option<f64>, StoreError> { Ok(r.col::<Option<f64>>(c)?) };
     let center = match (f("center_lon")?, f("center_lat")?) {
         (Some(x), Some(y)) => Some([x, y]),
         _ => None,
@@ -61,14 +53,14 @@ where
         _ => None,
     };
     Ok(RegionRow {
-        code: r.try_get("code")?,
+        code: r.col("code")?,
         level: Level::parse(&level).ok_or_else(|| corrupt(format!("level {level}")))?,
-        name: r.try_get("name")?,
-        parent_code: r.try_get("parent_code")?,
+        name: r.col("name")?,
+        parent_code: r.col("parent_code")?,
         kind: RegionKind::parse(&kind).ok_or_else(|| corrupt(format!("kind {kind}")))?,
-        households_est: r.try_get("households_est")?,
-        population_est: r.try_get("population_est")?,
-        area_km2: r.try_get("area_km2")?,
+        households_est: r.col("households_est")?,
+        population_est: r.col("population_est")?,
+        area_km2: r.col("area_km2")?,
         center,
         bbox,
         source: Source::parse(&source).ok_or_else(|| corrupt(format!("source {source}")))?,
@@ -103,28 +95,38 @@ fn prepare(rec: &RegionRecord) -> Prepared<'_> {
     }
 }
 
-/// `VALUES (...), (...)` for prepared regions, in the order of `COLUMNS, geometry`.
-macro_rules! push_region_values {
-    ($qb:expr, $chunk:expr) => {
-        $qb.push_values($chunk, |mut b, x| {
-            b.push_bind(x.rec.code.as_str())
-                .push_bind(x.rec.level().as_str())
-                .push_bind(x.rec.name.as_str())
-                .push_bind(x.rec.parent.as_ref().map(|c| c.as_str()))
-                .push_bind(x.rec.kind.as_str())
-                .push_bind(x.rec.households_est)
-                .push_bind(x.rec.population_est)
-                .push_bind(x.area_km2)
-                .push_bind(x.center.map(|c| c[0]))
-                .push_bind(x.center.map(|c| c[1]))
-                .push_bind(x.bbox.map(|b| b[0]))
-                .push_bind(x.bbox.map(|b| b[1]))
-                .push_bind(x.bbox.map(|b| b[2]))
-                .push_bind(x.bbox.map(|b| b[3]))
-                .push_bind(x.rec.source.as_str())
-                .push_bind(x.geometry.as_deref());
-        })
-    };
+/// The values of a prepared region, in the order of `COLUMNS, geometry`.
+fn region_values(x: &Prepared<'_>) -> Vec<Arg> {
+    vec![
+        x.rec.code.as_str().into(),
+        x.rec.level().as_str().into(),
+        x.rec.name.as_str().into(),
+        x.rec.parent.as_ref().map(|c| c.as_str()).into(),
+        x.rec.kind.as_str().into(),
+        x.rec.households_est.into(),
+        x.rec.population_est.into(),
+        x.area_km2.into(),
+        x.center.map(|c| c[0]).into(),
+        x.center.map(|c| c[1]).into(),
+        x.bbox.map(|b| b[0]).into(),
+        x.bbox.map(|b| b[1]).into(),
+        x.bbox.map(|b| b[2]).into(),
+        x.bbox.map(|b| b[3]).into(),
+        x.rec.source.as_str().into(),
+        x.geometry.clone().into(),
+    ]
+}
+
+/// `(level, count)` rows as levels in order.
+fn level_counts(rows: Vec<Row>) -> Result<Vec<(Level, i64)>, StoreError> {
+    let mut out = Vec::new();
+    for r in rows {
+        if let Some(level) = Level::parse(&r.col::<String>("level")?) {
+            out.push((level, r.col::<i64>("n")?));
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// Rows per multi-row INSERT (15 parameters each; below both engines' limits).
@@ -133,67 +135,56 @@ const INSERT_CHUNK: usize = 1000;
 impl Store {
     /// Number of regions per level.
     pub async fn level_counts(&self) -> Result<Vec<(Level, i64)>, StoreError> {
-        let rows = with_pool!(self, p => {
-            sqlx::query("SELECT level, COUNT(*) AS n FROM regions GROUP BY level")
-                .fetch_all(p)
-                .await?
-                .iter()
-                .map(|r| Ok((r.try_get::<String, _>("level")?, r.try_get::<i64, _>("n")?)))
-                .collect::<Result<Vec<_>, StoreError>>()?
-        });
-        let mut out: Vec<(Level, i64)> = rows
-            .into_iter()
-            .filter_map(|(l, n)| Level::parse(&l).map(|l| (l, n)))
-            .collect();
-        out.sort();
-        Ok(out)
+        let q = Sql::new("SELECT level, COUNT(*) AS n FROM regions GROUP BY level");
+        level_counts(self.fetch_all(&q).await?)
     }
 
     /// Write regions (parents before children) in one transaction, replacing any with the
     /// same code. Used for the generated territory and for imports.
     pub async fn put_regions(&self, records: &[RegionRecord]) -> Result<(), StoreError> {
         let prepared: Vec<Prepared> = records.iter().map(prepare).collect();
-        with_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            for chunk in prepared.chunks(INSERT_CHUNK) {
-                let mut qb = sqlx::QueryBuilder::new(format!(
-                    "INSERT INTO regions ({COLUMNS}, geometry) "
-                ));
-                push_region_values!(qb, chunk);
-                qb.push(
-                    " ON CONFLICT (code) DO UPDATE SET level = excluded.level, name = excluded.name, \
-                     parent_code = excluded.parent_code, kind = excluded.kind, \
-                     households_est = excluded.households_est, population_est = excluded.population_est, \
-                     area_km2 = excluded.area_km2, center_lon = excluded.center_lon, center_lat = excluded.center_lat, \
-                     min_lon = excluded.min_lon, min_lat = excluded.min_lat, max_lon = excluded.max_lon, \
-                     max_lat = excluded.max_lat, source = excluded.source, geometry = excluded.geometry",
-                );
-                qb.build().execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-        });
+        let mut tx = self.begin().await?;
+        for chunk in prepared.chunks(INSERT_CHUNK) {
+            let mut q = Sql::new(format!("INSERT INTO regions ({COLUMNS}, geometry) VALUES "));
+            q.push_rows(chunk, region_values).push(
+                " ON CONFLICT (code) DO UPDATE SET level = excluded.level, name = excluded.name, \
+                 parent_code = excluded.parent_code, kind = excluded.kind, \
+                 households_est = excluded.households_est, population_est = excluded.population_est, \
+                 area_km2 = excluded.area_km2, center_lon = excluded.center_lon, \
+                 center_lat = excluded.center_lat, min_lon = excluded.min_lon, \
+                 min_lat = excluded.min_lat, max_lon = excluded.max_lon, max_lat = excluded.max_lat, \
+                 source = excluded.source, geometry = excluded.geometry",
+            );
+            tx.conn().execute(&q).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
     /// Imported divisions: insert new ones, rename existing ones; geometry is kept.
     pub async fn upsert_divisions(&self, divisions: &[Division]) -> Result<(), StoreError> {
-        with_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            for chunk in divisions.chunks(INSERT_CHUNK) {
-                let mut qb = sqlx::QueryBuilder::new("INSERT INTO regions (code, level, name, parent_code, kind, source) ");
-                qb.push_values(chunk, |mut b, d| {
-                    b.push_bind(d.code.as_str())
-                        .push_bind(d.code.level().as_str())
-                        .push_bind(d.name.as_str())
-                        .push_bind(d.parent.as_ref().map(|c| c.as_str()))
-                        .push_bind(d.kind.as_str())
-                        .push_bind(Source::Imported.as_str());
-                });
-                qb.push(" ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, source = excluded.source");
-                qb.build().execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-        });
+        let mut tx = self.begin().await?;
+        for chunk in divisions.chunks(INSERT_CHUNK) {
+            let mut q = Sql::new(
+                "INSERT INTO regions (code, level, name, parent_code, kind, source) VALUES ",
+            );
+            q.push_rows(chunk, |d| {
+                vec![
+                    d.code.as_str().into(),
+                    d.code.level().as_str().into(),
+                    d.name.as_str().into(),
+                    d.parent.as_ref().map(|c| c.as_str()).into(),
+                    d.kind.as_str().into(),
+                    Source::Imported.as_str().into(),
+                ]
+            })
+            .push(
+                " ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, \
+                 source = excluded.source",
+            );
+            tx.conn().execute(&q).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -204,27 +195,25 @@ impl Store {
         cells: &[RegionRecord],
     ) -> Result<(), StoreError> {
         let prepared: Vec<Prepared> = cells.iter().map(prepare).collect();
-        with_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            for c in communities {
-                let (lo, hi) = c.subtree_range();
-                // Children first: micro-grids reference grids.
-                for level in [Level::MicroGrid, Level::Grid] {
-                    sqlx::query("DELETE FROM regions WHERE code >= $1 AND code < $2 AND level = $3")
+        let mut tx = self.begin().await?;
+        for c in communities {
+            let (lo, hi) = c.subtree_range();
+            // Children first: micro-grids reference grids.
+            for level in [Level::MicroGrid, Level::Grid] {
+                let q =
+                    Sql::new("DELETE FROM regions WHERE code >= $1 AND code < $2 AND level = $3")
                         .bind(&lo)
                         .bind(&hi)
-                        .bind(level.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                        .bind(level.as_str());
+                tx.conn().execute(&q).await?;
             }
-            for chunk in prepared.chunks(INSERT_CHUNK) {
-                let mut qb = sqlx::QueryBuilder::new(format!("INSERT INTO regions ({COLUMNS}, geometry) "));
-                push_region_values!(qb, chunk);
-                qb.build().execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-        });
+        }
+        for chunk in prepared.chunks(INSERT_CHUNK) {
+            let mut q = Sql::new(format!("INSERT INTO regions ({COLUMNS}, geometry) VALUES "));
+            q.push_rows(chunk, region_values);
+            tx.conn().execute(&q).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -232,29 +221,23 @@ impl Store {
     pub async fn existing_codes(&self, codes: &[String]) -> Result<Vec<String>, StoreError> {
         let mut out = Vec::new();
         for chunk in codes.chunks(INSERT_CHUNK) {
-            with_pool!(self, p => {
-                let mut qb = sqlx::QueryBuilder::new("SELECT code FROM regions WHERE code IN (");
-                let mut sep = qb.separated(", ");
-                for c in chunk {
-                    sep.push_bind(c.as_str());
-                }
-                qb.push(")");
-                for r in qb.build().fetch_all(p).await? {
-                    out.push(r.try_get::<String, _>("code")?);
-                }
-            });
+            let mut q = Sql::new("SELECT code FROM regions WHERE code IN (");
+            q.push_list(chunk).push(")");
+            for r in self.fetch_all(&q).await? {
+                out.push(r.get::<String>(0)?);
+            }
         }
         Ok(out)
     }
 
     pub async fn region(&self, code: &RegionCode) -> Result<Option<RegionRow>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM regions WHERE code = $1");
-        with_pool!(self, p => {
-            match sqlx::query(&sql).bind(code.as_str()).fetch_optional(p).await? {
-                Some(r) => Ok(Some(row_to_region(&r)?)),
-                None => Ok(None),
-            }
-        })
+        let q =
+            Sql::new(format!("SELECT {COLUMNS} FROM regions WHERE code = $1")).bind(code.as_str());
+        self.fetch_optional(&q)
+            .await?
+            .as_ref()
+            .map(row_to_region)
+            .transpose()
     }
 
     /// The regions with the given codes, in the order of `codes`, skipping unknown ones.
@@ -262,46 +245,41 @@ impl Store {
         if codes.is_empty() {
             return Ok(Vec::new());
         }
-        let mut rows = with_pool!(self, p => {
-            let mut qb = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM regions WHERE code IN ("));
-            let mut sep = qb.separated(", ");
-            for c in codes {
-                sep.push_bind(c.as_str());
-            }
-            qb.push(")");
-            qb.build().fetch_all(p).await?.iter().map(row_to_region).collect::<Result<Vec<_>, _>>()?
-        });
+        let mut q = Sql::new(format!("SELECT {COLUMNS} FROM regions WHERE code IN ("));
+        q.push_list(codes.iter().map(RegionCode::as_str)).push(")");
+        let mut rows = self
+            .fetch_all(&q)
+            .await?
+            .iter()
+            .map(row_to_region)
+            .collect::<Result<Vec<_>, _>>()?;
         rows.sort_by_key(|r| codes.iter().position(|c| c.as_str() == r.code));
         Ok(rows)
     }
 
     pub async fn children(&self, code: &RegionCode) -> Result<Vec<RegionRow>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM regions WHERE parent_code = $1 ORDER BY code");
-        with_pool!(self, p => {
-            sqlx::query(&sql).bind(code.as_str()).fetch_all(p).await?.iter().map(row_to_region).collect()
-        })
+        let q = Sql::new(format!(
+            "SELECT {COLUMNS} FROM regions WHERE parent_code = $1 ORDER BY code"
+        ))
+        .bind(code.as_str());
+        self.fetch_all(&q)
+            .await?
+            .iter()
+            .map(row_to_region)
+            .collect()
     }
 
     /// Number of regions of each level inside the subtree of `code` (itself excluded).
     pub async fn subtree_counts(&self, code: &RegionCode) -> Result<Vec<(Level, i64)>, StoreError> {
         let (lo, hi) = code.subtree_range();
-        let rows = with_pool!(self, p => {
-            sqlx::query("SELECT level, COUNT(*) AS n FROM regions WHERE code >= $1 AND code < $2 AND code <> $3 GROUP BY level")
-                .bind(&lo)
-                .bind(&hi)
-                .bind(code.as_str())
-                .fetch_all(p)
-                .await?
-                .iter()
-                .map(|r| Ok((r.try_get::<String, _>("level")?, r.try_get::<i64, _>("n")?)))
-                .collect::<Result<Vec<_>, StoreError>>()?
-        });
-        let mut out: Vec<(Level, i64)> = rows
-            .into_iter()
-            .filter_map(|(l, n)| Level::parse(&l).map(|l| (l, n)))
-            .collect();
-        out.sort();
-        Ok(out)
+        let q = Sql::new(
+            "SELECT level, COUNT(*) AS n FROM regions WHERE code >= $1 AND code < $2 AND code <> $3 \
+             GROUP BY level",
+        )
+        .bind(&lo)
+        .bind(&hi)
+        .bind(code.as_str());
+        level_counts(self.fetch_all(&q).await?)
     }
 
     /// All regions of one level inside a subtree, in code order.
@@ -311,22 +289,25 @@ impl Store {
         level: Level,
     ) -> Result<Vec<RegionRow>, StoreError> {
         let (lo, hi) = code.subtree_range();
-        let sql = format!(
+        let q = Sql::new(format!(
             "SELECT {COLUMNS} FROM regions WHERE code >= $1 AND code < $2 AND level = $3 ORDER BY code"
-        );
-        with_pool!(self, p => {
-            sqlx::query(&sql).bind(&lo).bind(&hi).bind(level.as_str()).fetch_all(p).await?.iter().map(row_to_region).collect()
-        })
+        ))
+        .bind(&lo)
+        .bind(&hi)
+        .bind(level.as_str());
+        self.fetch_all(&q)
+            .await?
+            .iter()
+            .map(row_to_region)
+            .collect()
     }
 
     /// The stored GeoJSON geometry of a region, if it has one.
     pub async fn geometry(&self, code: &RegionCode) -> Result<Option<String>, StoreError> {
-        with_pool!(self, p => {
-            let row = sqlx::query("SELECT geometry FROM regions WHERE code = $1").bind(code.as_str()).fetch_optional(p).await?;
-            Ok(match row {
-                Some(r) => r.try_get::<Option<String>, _>("geometry")?,
-                None => None,
-            })
+        let q = Sql::new("SELECT geometry FROM regions WHERE code = $1").bind(code.as_str());
+        Ok(match self.fetch_optional(&q).await? {
+            Some(r) => r.get::<Option<String>>(0)?,
+            None => None,
         })
     }
 
@@ -335,34 +316,29 @@ impl Store {
         &self,
         code: &RegionCode,
     ) -> Result<Vec<(RegionRow, Option<String>)>, StoreError> {
-        let sql =
-            format!("SELECT {COLUMNS}, geometry FROM regions WHERE parent_code = $1 ORDER BY code");
-        with_pool!(self, p => {
-            sqlx::query(&sql)
-                .bind(code.as_str())
-                .fetch_all(p)
-                .await?
-                .iter()
-                .map(|r| Ok((row_to_region(r)?, r.try_get::<Option<String>, _>("geometry")?)))
-                .collect()
-        })
+        let q = Sql::new(format!(
+            "SELECT {COLUMNS}, geometry FROM regions WHERE parent_code = $1 ORDER BY code"
+        ))
+        .bind(code.as_str());
+        self.fetch_all(&q)
+            .await?
+            .iter()
+            .map(|r| Ok((row_to_region(r)?, r.col::<Option<String>>("geometry")?)))
+            .collect()
     }
 
     /// Leaves for the point index: micro-grids, and grids that have no micro-grids.
     pub async fn leaf_regions(&self) -> Result<Vec<LeafRegion>, StoreError> {
-        let sql = "SELECT code, geometry FROM regions r WHERE geometry IS NOT NULL AND (level = 'micro_grid' \
-                   OR (level = 'grid' AND NOT EXISTS (SELECT 1 FROM regions c WHERE c.parent_code = r.code))) \
-                   ORDER BY code";
-        let raw: Vec<(String, String)> = with_pool!(self, p => {
-            sqlx::query(sql)
-                .fetch_all(p)
-                .await?
-                .iter()
-                .map(|r| Ok((r.try_get::<String, _>("code")?, r.try_get::<String, _>("geometry")?)))
-                .collect::<Result<Vec<_>, StoreError>>()?
-        });
-        raw.into_iter()
-            .map(|(code, g)| {
+        let q = Sql::new(
+            "SELECT code, geometry FROM regions r WHERE geometry IS NOT NULL AND (level = 'micro_grid' \
+             OR (level = 'grid' AND NOT EXISTS (SELECT 1 FROM regions c WHERE c.parent_code = r.code))) \
+             ORDER BY code",
+        );
+        self.fetch_all(&q)
+            .await?
+            .iter()
+            .map(|r| {
+                let (code, g) = (r.get::<String>(0)?, r.get::<String>(1)?);
                 let json: serde_json::Value =
                     serde_json::from_str(&g).map_err(|e| corrupt(format!("{code}: {e}")))?;
                 let shape =
@@ -375,37 +351,32 @@ impl Store {
 
     /// Code and name of every region above the leaves, for naming a located point's chain.
     pub async fn region_names(&self) -> Result<Vec<(String, String)>, StoreError> {
-        with_pool!(self, p => {
-            sqlx::query("SELECT code, name FROM regions WHERE level <> 'micro_grid' ORDER BY code")
-                .fetch_all(p)
-                .await?
-                .iter()
-                .map(|r| Ok((r.try_get::<String, _>("code")?, r.try_get::<String, _>("name")?)))
-                .collect()
-        })
+        self.code_names("SELECT code, name FROM regions WHERE level <> 'micro_grid' ORDER BY code")
+            .await
     }
 
     /// The code of the territory's root (the city), if any region is stored.
     pub async fn root_code(&self) -> Result<Option<String>, StoreError> {
-        with_pool!(self, p => {
-            sqlx::query("SELECT code FROM regions WHERE parent_code IS NULL ORDER BY code LIMIT 1")
-                .fetch_optional(p)
-                .await?
-                .map(|r| r.try_get::<String, _>(0))
-                .transpose()
-                .map_err(StoreError::from)
-        })
+        let q =
+            Sql::new("SELECT code FROM regions WHERE parent_code IS NULL ORDER BY code LIMIT 1");
+        Ok(self
+            .fetch_optional(&q)
+            .await?
+            .map(|r| r.get(0))
+            .transpose()?)
     }
 
     /// Code and name of every micro-grid.
     pub async fn leaf_names(&self) -> Result<Vec<(String, String)>, StoreError> {
-        with_pool!(self, p => {
-            sqlx::query("SELECT code, name FROM regions WHERE level = 'micro_grid' ORDER BY code")
-                .fetch_all(p)
-                .await?
-                .iter()
-                .map(|r| Ok((r.try_get::<String, _>("code")?, r.try_get::<String, _>("name")?)))
-                .collect()
-        })
+        self.code_names("SELECT code, name FROM regions WHERE level = 'micro_grid' ORDER BY code")
+            .await
+    }
+
+    async fn code_names(&self, sql: &str) -> Result<Vec<(String, String)>, StoreError> {
+        self.fetch_all(&Sql::new(sql))
+            .await?
+            .iter()
+            .map(|r| Ok((r.get(0)?, r.get(1)?)))
+            .collect()
     }
 }
