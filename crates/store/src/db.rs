@@ -231,6 +231,18 @@ pub enum Conn<'c> {
     Postgres(&'c mut PgConnection),
 }
 
+impl<'c> From<&'c mut SqliteConnection> for Conn<'c> {
+    fn from(c: &'c mut SqliteConnection) -> Conn<'c> {
+        Conn::Sqlite(c)
+    }
+}
+
+impl<'c> From<&'c mut PgConnection> for Conn<'c> {
+    fn from(c: &'c mut PgConnection) -> Conn<'c> {
+        Conn::Postgres(c)
+    }
+}
+
 impl Conn<'_> {
     pub fn backend(&self) -> Backend {
         match self {

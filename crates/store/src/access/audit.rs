@@ -9,6 +9,7 @@
 
 use crate::StoreError;
 use crate::backend::{Store, with_pool};
+use crate::db::{Conn, Sql};
 use shezhi_domain::audit::{
     AuditEntry, AuditKey, BrokenLink, Checkpoint, KEYED_MARKER, Verified, Verifier,
 };
@@ -90,42 +91,50 @@ impl<'a> Linker<'a> {
     }
 }
 
-/// Append `$note` to the chain inside the transaction `$tx` (either backend), linking it
-/// with `$key` (the store's audit key, `Option<&AuditKey>`).
-macro_rules! audit_append {
-    ($tx:expr, $note:expr, $key:expr) => {{
-        let note: &$crate::access::audit::AuditNote = &$note;
-        // Taking the head first locks it (row lock on PostgreSQL, the write lock on SQLite).
-        let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash, keyed_from")
-            .fetch_one(&mut *$tx)
-            .await?;
-        let seq: i64 = sqlx::Row::try_get(&head, 0)?;
-        let prev: String = sqlx::Row::try_get(&head, 1)?;
-        let link = $crate::access::audit::Linker::new($key, sqlx::Row::try_get(&head, 2)?)?;
-        let entry = note.entry(seq);
-        let hash = link.hash(&prev, &entry);
-        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-            .bind(hash.as_str())
-            .execute(&mut *$tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO audit_log (seq, at_ms, actor, action, target, region_code, ip, detail, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(seq)
-        .bind(entry.at_ms)
-        .bind(entry.actor.as_str())
-        .bind(entry.action.as_str())
-        .bind(entry.target.as_str())
-        .bind(entry.region_code.as_deref())
-        .bind(entry.ip.as_deref())
-        .bind(entry.detail.as_str())
-        .bind(prev.as_str())
-        .bind(hash.as_str())
-        .execute(&mut *$tx)
+/// Append `note` to the chain inside the transaction `conn` belongs to, linking it with
+/// `key` (the store's audit key); the entry's number.
+pub(crate) async fn append(
+    conn: &mut Conn<'_>,
+    note: &AuditNote,
+    key: Option<&AuditKey>,
+) -> Result<i64, StoreError> {
+    // Taking the head first locks it (row lock on PostgreSQL, the write lock on SQLite).
+    let head = conn
+        .fetch_one(&Sql::new(
+            "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash, keyed_from",
+        ))
         .await?;
-        seq
-    }};
+    let seq: i64 = head.get(0)?;
+    let prev: String = head.get(1)?;
+    let link = Linker::new(key, head.get(2)?)?;
+    let entry = note.entry(seq);
+    let hash = link.hash(&prev, &entry);
+    conn.execute(&Sql::new("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(hash.as_str()))
+        .await?;
+    let insert = Sql::new(
+        "INSERT INTO audit_log (seq, at_ms, actor, action, target, region_code, ip, detail, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(seq)
+    .bind(entry.at_ms)
+    .bind(entry.actor.as_str())
+    .bind(entry.action.as_str())
+    .bind(entry.target.as_str())
+    .bind(entry.region_code.as_deref())
+    .bind(entry.ip.as_deref())
+    .bind(entry.detail.as_str())
+    .bind(prev.as_str())
+    .bind(hash.as_str());
+    conn.execute(&insert).await?;
+    Ok(seq)
+}
+
+/// [`append`] inside a sqlx transaction of either backend (for callers not yet on
+/// [`crate::db`]); it does no database work of its own.
+macro_rules! audit_append {
+    ($tx:expr, $note:expr, $key:expr) => {
+        $crate::access::audit::append(&mut $crate::db::Conn::from(&mut *$tx), &$note, $key).await?
+    };
 }
 pub(crate) use audit_append;
 

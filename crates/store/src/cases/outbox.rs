@@ -3,8 +3,8 @@
 //! is sent for a step that rolled back.
 
 use crate::StoreError;
-use crate::backend::{Store, with_pool};
-use sqlx::Row;
+use crate::backend::Store;
+use crate::db::Sql;
 
 /// One message waiting to go out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,19 +20,30 @@ pub struct Outgoing {
 impl Store {
     /// Up to `limit` unsent messages, oldest first.
     pub async fn outbox_pending(&self, limit: i64) -> Result<Vec<Outgoing>, StoreError> {
-        Ok(with_pool!(self, p => {
-            sqlx::query("SELECT id, channel, recipient, body, at_ms FROM outbox WHERE sent_at_ms IS NULL ORDER BY id LIMIT $1")
-                .bind(limit).fetch_all(p).await?
-                .iter().map(|r| Ok(Outgoing { id: r.try_get(0)?, channel: r.try_get(1)?, recipient: r.try_get(2)?, body: r.try_get(3)?, at_ms: r.try_get(4)? }))
-                .collect::<Result<Vec<_>, sqlx::Error>>()?
-        }))
+        let q = Sql::new(
+            "SELECT id, channel, recipient, body, at_ms FROM outbox WHERE sent_at_ms IS NULL \
+             ORDER BY id LIMIT $1",
+        )
+        .bind(limit);
+        let rows = self.fetch_all(&q).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Outgoing {
+                    id: r.get(0)?,
+                    channel: r.get(1)?,
+                    recipient: r.get(2)?,
+                    body: r.get(3)?,
+                    at_ms: r.get(4)?,
+                })
+            })
+            .collect()
     }
 
     /// Mark a message sent; false if it was sent already (by another sender).
     pub async fn outbox_sent(&self, id: i64, now: i64) -> Result<bool, StoreError> {
-        Ok(with_pool!(self, p => {
-            sqlx::query("UPDATE outbox SET sent_at_ms = $1 WHERE id = $2 AND sent_at_ms IS NULL")
-                .bind(now).bind(id).execute(p).await?.rows_affected() == 1
-        }))
+        let q = Sql::new("UPDATE outbox SET sent_at_ms = $1 WHERE id = $2 AND sent_at_ms IS NULL")
+            .bind(now)
+            .bind(id);
+        Ok(self.execute(&q).await? == 1)
     }
 }
