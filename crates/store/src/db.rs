@@ -60,6 +60,12 @@ impl From<Option<&str>> for Arg {
     }
 }
 
+impl From<&[u8]> for Arg {
+    fn from(v: &[u8]) -> Arg {
+        Arg::Bytes(v.to_vec())
+    }
+}
+
 impl From<usize> for Arg {
     fn from(v: usize) -> Arg {
         Arg::I64(i64::try_from(v).unwrap_or(i64::MAX))
