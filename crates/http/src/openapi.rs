@@ -41,14 +41,31 @@ pub struct ApiDoc;
 
 /// The document as the handlers describe it, before access annotations.
 pub fn raw() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    let mut doc = ApiDoc::openapi();
+    crate::schemas::register(&mut doc);
+    doc
 }
 
-/// The served document: the handlers' description annotated with each endpoint's access.
+/// The served document: the handlers' description annotated with each endpoint's access and
+/// the answers that families of operations share.
 pub fn value() -> serde_json::Value {
     let mut v = serde_json::to_value(raw()).unwrap_or_default();
     crate::endpoints::annotate(&mut v);
+    crate::common_answers::annotate(&mut v);
+    report_place_rule(&mut v);
     v
+}
+
+/// A report names its place by a point (`lon` and `lat` together) or, without one, by
+/// `cell_code`: a rule across fields, which the derive cannot state.
+fn report_place_rule(doc: &mut serde_json::Value) {
+    use serde_json::json;
+    if let Some(report) = doc.pointer_mut("/components/schemas/ReportIn") {
+        report["oneOf"] = json!([
+            {"required": ["lon", "lat"]},
+            {"required": ["cell_code"], "not": {"anyOf": [{"required": ["lon"]}, {"required": ["lat"]}]}},
+        ]);
+    }
 }
 
 /// The document as pretty JSON with a trailing newline (the committed form).

@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct OverviewQuery {
     /// The region to look at (default: the caller's first scope).
+    #[param(value_type = Option<crate::schemas::RegionCode>)]
     pub region: Option<String>,
 }
 
@@ -113,10 +114,14 @@ pub async fn overview(
 #[into_params(parameter_in = Query)]
 pub struct IndicatorQuery {
     /// A region code, or (city-wide command only) `unit:CODE`, `cat:CODE`, `src:CODE`.
+    #[param(value_type = crate::schemas::IndicatorScope)]
     pub scope: String,
-    /// First day, `YYYY-MM-DD` (default: the first of this month).
+    /// First day, `YYYY-MM-DD` (default: the first of this month); at most ten years before
+    /// `to` (else `400 invalid_period`).
+    #[param(value_type = Option<crate::schemas::Day>)]
     pub from: Option<String>,
-    /// Last day, inclusive (default: today).
+    /// Last day, inclusive (default: today); not before `from`.
+    #[param(value_type = Option<crate::schemas::Day>)]
     pub to: Option<String>,
 }
 
@@ -178,10 +183,14 @@ pub async fn indicators(
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// The region (default: the caller's first scope).
+    #[param(value_type = Option<crate::schemas::RegionCode>)]
     pub region: Option<String>,
-    /// First day, `YYYY-MM-DD` (default: the first of this month).
+    /// First day, `YYYY-MM-DD` (default: the first of this month); at most ten years before
+    /// `to` (else `400 invalid_period`).
+    #[param(value_type = Option<crate::schemas::Day>)]
     pub from: Option<String>,
-    /// Last day, inclusive (default: today).
+    /// Last day, inclusive (default: today); not before `from`.
+    #[param(value_type = Option<crate::schemas::Day>)]
     pub to: Option<String>,
 }
 
@@ -320,8 +329,10 @@ pub async fn notifications(
 #[into_params(parameter_in = Query)]
 pub struct BoardQuery {
     /// The region to look at (default: the caller's first scope).
+    #[param(value_type = Option<crate::schemas::RegionCode>)]
     pub region: Option<String>,
-    /// Days of trend, ending today (1 to 92, default 14).
+    /// Days of trend, ending today (1 to 92, default 14; else `400 invalid_days`).
+    #[param(minimum = 1, maximum = 92)]
     pub days: Option<u32>,
 }
 
