@@ -257,6 +257,19 @@ named_schema!(
 );
 
 named_schema!(
+    /// A photo's bytes.
+    PhotoData,
+    string()
+        .pattern(Some(
+            "^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}(==)?|[A-Za-z0-9+/]{3}=?)?$"
+        ))
+        .min_length(Some(2))
+        .description(Some(
+            "The photo's bytes in standard base64 (RFC 4648), padded or not: a whole JPEG, PNG or WebP image (else `400 invalid_photo`)"
+        ))
+);
+
+named_schema!(
     /// A field of personal data that can be shown in clear.
     RevealField,
     one_of(["id_number", "phone"]).description(Some("A field to reveal (else `400 invalid_field`)"))
@@ -294,6 +307,7 @@ pub fn register(doc: &mut utoipa::openapi::OpenApi) {
     add(VisitOutcome::name(), VisitOutcome::schema());
     add(Base64::name(), Base64::schema());
     add(RevealField::name(), RevealField::schema());
+    add(PhotoData::name(), PhotoData::schema());
     add(CategoryKind::name(), CategoryKind::schema());
     add(Priority::name(), Priority::schema());
     add(UnitKind::name(), UnitKind::schema());

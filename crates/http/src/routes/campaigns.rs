@@ -109,7 +109,7 @@ pub struct Issued {
 
 /// Issue a directive to every region of the target levels below the issuing region.
 #[utoipa::path(post, path = "/api/v1/directives", tag = "campaigns", request_body = DirectiveIn,
-    responses((status = 201, body = Issued), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = Issued), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, description = "The region does not exist (`region_not_found`)", body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn issue(
     State(s): State<AppState>,
     caller: Caller,
@@ -551,6 +551,19 @@ pub struct AnswerIn {
     pub report: String,
 }
 
+/// A report on a directive: [`AnswerIn`] with its report required.
+#[derive(utoipa::ToSchema)]
+#[schema(as = DirectiveReportIn)]
+#[allow(dead_code)] // Only describes the body `report` reads as an `AnswerIn`.
+struct ReportOnDoc {
+    /// The recipient region the caller answers for (one of their own bindings).
+    #[schema(value_type = crate::schemas::RegionCode)]
+    region: String,
+    /// What was done, 2 to 5,000 characters (else `400 invalid_report`).
+    #[schema(max_length = 5000, pattern = r"\S[\s\S]*\S")]
+    report: String,
+}
+
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Answered {
     /// The version signed or reported on.
@@ -609,7 +622,7 @@ pub async fn sign(
 }
 
 /// Report back (反馈) on the current version as a recipient region.
-#[utoipa::path(post, path = "/api/v1/directives/{id}/report", tag = "campaigns", params(("id" = crate::schemas::RecordId, Path, description = "Directive id")), request_body = AnswerIn,
+#[utoipa::path(post, path = "/api/v1/directives/{id}/report", tag = "campaigns", params(("id" = crate::schemas::RecordId, Path, description = "Directive id")), request_body = ReportOnDoc,
     responses((status = 200, body = Answered), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn report(
     State(s): State<AppState>,
@@ -796,7 +809,7 @@ pub struct Created {
 
 /// Make a campaign: a task for every targeted household of the region.
 #[utoipa::path(post, path = "/api/v1/campaigns", tag = "campaigns", request_body = CampaignIn,
-    responses((status = 201, body = Created), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = Created), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, description = "The region does not exist (`region_not_found`)", body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create(
     State(s): State<AppState>,
     caller: Caller,

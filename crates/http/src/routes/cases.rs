@@ -33,7 +33,7 @@ pub struct PhotoIn {
     pub content_type: String,
     /// The bytes in base64, at most 5 MB decoded (and within the request's 1 MB body): a
     /// whole JPEG, PNG or WebP image of at most 40 megapixels, else `400 invalid_photo`.
-    #[schema(value_type = crate::schemas::Base64, min_length = 2)]
+    #[schema(value_type = crate::schemas::PhotoData)]
     pub data_base64: String,
 }
 
@@ -344,7 +344,7 @@ pub struct ListQuery {
 /// The caller's cases, most urgent first. Staff see their territory, unit staff the cases sent
 /// to their unit, residents what they reported.
 #[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(ListQuery),
-    responses((status = 200, body = CaseList), (status = 400, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = CaseList), (status = 400, body = crate::error::ErrorBody), (status = 404, description = "The region asked for does not exist (`region_not_found`)", body = crate::error::ErrorBody)))]
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
@@ -542,7 +542,7 @@ pub struct Tracking {
 
 /// Follow a case by its number (reporters without an account).
 #[utoipa::path(get, path = "/api/v1/track/{number}", tag = "cases",
-    params(("number" = String, Path, description = "Case number, e.g. SQ2026112300001"), TrackQuery),
+    params(("number" = String, Path, pattern = "^SQ[0-9]{13,}$", description = "Case number, e.g. SQ2026112300001"), TrackQuery),
     responses((status = 200, body = Tracking), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
         (status = 429, description = "Too many failed look-ups of this number (`tracking_paused`)", body = crate::error::ErrorBody)))]
 pub async fn track(

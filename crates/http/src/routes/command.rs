@@ -76,7 +76,7 @@ async fn command_region(
 
 /// The live command view of a region: its counters and its children's, for the map.
 #[utoipa::path(get, path = "/api/v1/overview", tag = "command", params(OverviewQuery),
-    responses((status = 200, body = Overview), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Overview), (status = 403, body = crate::error::ErrorBody), (status = 404, description = "The region asked for does not exist (`region_not_found`)", body = crate::error::ErrorBody)))]
 pub async fn overview(
     State(s): State<AppState>,
     caller: Caller,
@@ -159,7 +159,7 @@ fn day(raw: Option<&str>, default: Date) -> Result<Date, ApiError> {
 /// Evaluation indicators (按期结案率, 结案率, 准确派遣率, 返工率, 平均处置时长, 响应率, 解决率,
 /// 满意率) of a region, unit, category or channel over a period.
 #[utoipa::path(get, path = "/api/v1/indicators", tag = "command", params(IndicatorQuery),
-    responses((status = 200, body = Indicators), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Indicators), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, description = "The region asked for does not exist (`region_not_found`)", body = crate::error::ErrorBody)))]
 pub async fn indicators(
     State(s): State<AppState>,
     caller: Caller,
@@ -244,7 +244,7 @@ fn report_row(kind: &str, code: &str, name: &str, i: &Indicators) -> Vec<Cell> {
 /// and every indicator. Read from counters.
 #[utoipa::path(get, path = "/api/v1/indicators/report.xlsx", tag = "command", params(ReportQuery),
     responses((status = 200, description = "An Excel workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+        (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, description = "The region asked for does not exist (`region_not_found`)", body = crate::error::ErrorBody)))]
 pub async fn report_xlsx(
     State(s): State<AppState>,
     caller: Caller,
@@ -377,7 +377,7 @@ pub struct Board {
 /// The command centre's charts of a region: the daily trend, the ranking of its handling
 /// units this month and its categories. Read from counters, never from the cases.
 #[utoipa::path(get, path = "/api/v1/board", tag = "command", params(BoardQuery),
-    responses((status = 200, body = Board), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Board), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, description = "The region asked for does not exist (`region_not_found`)", body = crate::error::ErrorBody)))]
 pub async fn board(
     State(s): State<AppState>,
     caller: Caller,

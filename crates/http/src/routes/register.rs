@@ -94,9 +94,21 @@ pub(crate) async fn existing_region(
     }
 }
 
+/// Paging of a list of households (the handler reads [`ListQuery`] and ignores its `tag`).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Only describes the query.
+struct PageQuery {
+    /// Items per page, 1 to 500 (default 50).
+    #[param(value_type = Option<crate::schemas::Limit>)]
+    limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
 /// Households living in a region (any level), in micro-grid order.
 #[utoipa::path(get, path = "/api/v1/regions/{code}/households", tag = "register",
-    params(("code" = crate::schemas::RegionCode, Path, description = "Region code", example = "510104018001"), ListQuery),
+    params(("code" = crate::schemas::RegionCode, Path, description = "Region code", example = "510104018001"), PageQuery),
     responses((status = 200, body = HouseholdPage), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn households(
     State(s): State<AppState>,
