@@ -4,14 +4,16 @@
 # them to the built release binary serving a fresh SQLite database with a small seeded world
 # (the built-in territory, one community's register, a case with a photo, a directive with an
 # attachment, a campaign), under the API token of an account holding every staff role over
-# the city. Any answer the document does not allow fails the run: a 5xx, a status or content
-# type the operation does not list, a body that does not match its schema, or a request
-# valid by the document that the server refuses (positive data acceptance).
+# the city (and community staff of the seeded community, which answers directives as a
+# recipient). Any answer the document does not allow fails the run: a 5xx, a status or
+# content type the operation does not list, a body that does not match its schema, or a
+# request valid by the document that the server refuses (positive data acceptance).
 #
 #   scripts/api-contract.sh                       # build first: cargo build --release -p shezhi
 #   API_CONTRACT_EXAMPLES=50 scripts/api-contract.sh   # more generated requests per operation
 #
-# Reports (JUnit XML and the run's JSON) go to test-output/api-contract/.
+# JUnit reports go to test-output/api-contract/; a failure is printed with a curl command
+# that reproduces it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

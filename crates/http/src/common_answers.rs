@@ -13,8 +13,7 @@ pub const UNLIMITED: &[&str] = &["/healthz", "/readyz", "/metrics"];
 const MALFORMED: &str = "Malformed input: a parameter or body that the document does not allow, each refused with its own code (`invalid_query`, `invalid_path`, `invalid_json`, `invalid_id`, `invalid_limit`, `invalid_region_code`, …). Also refused wherever they appear: a NUL character (U+0000) in any text (`nul_character`), and a whole number written with a fraction or exponent, such as `3.0` (`invalid_json`)";
 const TOO_LARGE: &str =
     "The request body is larger than 1 MiB (`body_too_large`); photos count towards it";
-const NOT_JSON: &str =
-    "The body is not sent as `Content-Type: application/json` (`json_required`)";
+const NOT_JSON: &str = "The body is not sent as `Content-Type: application/json` (`json_required`)";
 const LIMITED: &str = "The caller's request budget is spent (`rate_limited`): 1,200 requests a minute for an API token, 600 for an anonymous address";
 
 /// Add the shared answers to every operation of `doc`.
@@ -43,7 +42,10 @@ pub fn annotate(doc: &mut Value) {
                 let entry = responses
                     .entry(status)
                     .or_insert_with(|| json!({"description": ""}));
-                let old = entry["description"].as_str().unwrap_or_default().to_string();
+                let old = entry["description"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
                 entry["description"] = Value::String(if old.is_empty() {
                     text.to_string()
                 } else if old.contains(text) {
@@ -108,7 +110,10 @@ mod tests {
                 assert!(has("413") && has("415"), "{method} {path}: 413 and 415");
             }
             if !super::UNLIMITED.contains(&path.as_str()) {
-                assert!(has("429"), "{method} {path} is rate-limited but lists no 429");
+                assert!(
+                    has("429"),
+                    "{method} {path} is rate-limited but lists no 429"
+                );
             }
             for (status, answer) in &answers {
                 if status.starts_with('4') || status.starts_with('5') {
@@ -133,9 +138,8 @@ mod tests {
                     continue;
                 }
                 let s = resolve(&doc, &p["schema"]);
-                let constrained = !s["pattern"].is_null()
-                    || !s["minimum"].is_null()
-                    || !s["enum"].is_null();
+                let constrained =
+                    !s["pattern"].is_null() || !s["minimum"].is_null() || !s["enum"].is_null();
                 assert!(
                     constrained,
                     "{method} {path}: path parameter {} states no constraint",

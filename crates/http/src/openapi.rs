@@ -71,7 +71,10 @@ fn rules_across_fields(doc: &mut serde_json::Value) {
         .pointer_mut("/components/schemas/TimeLimit/oneOf")
         .and_then(Value::as_array_mut)
     {
-        for v in variants.iter_mut().filter(|v| v["properties"]["n"].is_null()) {
+        for v in variants
+            .iter_mut()
+            .filter(|v| v["properties"]["n"].is_null())
+        {
             v["not"] = json!({"required": ["n"]});
         }
     }

@@ -6,8 +6,8 @@
 
 use serde_json::{Value, json};
 use std::borrow::Cow;
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::{PartialSchema, ToSchema};
 
 /// Two digits other than `00`.
@@ -367,7 +367,13 @@ mod tests {
             }
         }
         assert!(tried > 10_000);
-        for bad in ["", "5101040000", "51010400000a", "５１０１０４０００００００", "5101040000000"] {
+        for bad in [
+            "",
+            "5101040000",
+            "51010400000a",
+            "５１０１０４０００００００",
+            "5101040000000",
+        ] {
             assert!(!matches(&region_code_pattern(), bad), "{bad}");
             assert!(Code::parse(bad).is_err(), "{bad}");
         }

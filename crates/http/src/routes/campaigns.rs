@@ -779,7 +779,11 @@ struct QuestionDoc {
     #[schema(default = "")]
     text_en: String,
     /// `yes_no`, `number` (with optional `min`, `max`), `text`, or `choice` (with `options`).
-    #[schema(rename = "type", pattern = "^(yes_no|number|text|choice)$", example = "yes_no")]
+    #[schema(
+        rename = "type",
+        pattern = "^(yes_no|number|text|choice)$",
+        example = "yes_no"
+    )]
     kind: String,
     /// A number's least value.
     min: Option<f64>,

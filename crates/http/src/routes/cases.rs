@@ -45,7 +45,12 @@ pub struct ReportIn {
     #[schema(example = "order.vendor", min_length = 1)]
     pub category: String,
     /// What is wrong, 2 to 2000 characters (else `422 invalid_description`).
-    #[schema(example = "小区门口占道摆摊，堵住消防通道", min_length = 2, max_length = 2000, pattern = r"\S[\s\S]*\S")]
+    #[schema(
+        example = "小区门口占道摆摊，堵住消防通道",
+        min_length = 2,
+        max_length = 2000,
+        pattern = r"\S[\s\S]*\S"
+    )]
     pub description: String,
     /// At most 60 characters (else `422 field_too_long`).
     #[serde(default)]
@@ -65,7 +70,11 @@ pub struct ReportIn {
     #[schema(max_length = 200)]
     pub address: String,
     /// A phone to be told on (required without an account); stored sealed, shown masked.
-    #[schema(nullable = false, pattern = r"^\s*((\+86)?1[3-9][0-9]{9})?\s*$", example = "13812345678")]
+    #[schema(
+        nullable = false,
+        pattern = r"^\s*((\+86)?1[3-9][0-9]{9})?\s*$",
+        example = "13812345678"
+    )]
     pub contact_phone: Option<String>,
     /// Staff only: `patrol`, `hotline`, `clue`, `sensor` or `staff`.
     #[schema(nullable = false, value_type = Option<crate::schemas::CaseSource>)]

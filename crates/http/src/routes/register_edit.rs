@@ -35,7 +35,11 @@ pub struct RevealRequest {
     pub fields: Vec<String>,
     /// What the numbers are needed for, 2 to 200 characters; kept in the audit trail (else
     /// `400 reason_required`).
-    #[schema(example = "入户走访核对身份", max_length = 200, pattern = r"\S[\s\S]*\S")]
+    #[schema(
+        example = "入户走访核对身份",
+        max_length = 200,
+        pattern = r"\S[\s\S]*\S"
+    )]
     pub reason: String,
 }
 
