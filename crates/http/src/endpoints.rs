@@ -369,8 +369,17 @@ pub fn annotate(doc: &mut serde_json::Value) {
                     if let Some(r) = op.get_mut("responses").and_then(Value::as_object_mut) {
                         r.insert(
                             "401".into(),
-                            json!({"description": "Nobody is signed in (unauthenticated)", "content": error}),
+                            json!({"description": "Nobody is signed in (`unauthenticated`), or the token presented is invalid, expired or revoked (`invalid_token`)", "content": error}),
                         );
+                        if matches!(
+                            e.need,
+                            CaseParty | DirectiveParty(_) | CampaignParty(_) | ActOrOwn(_)
+                        ) {
+                            r.entry("404").or_insert(json!({
+                                "description": "No such record, or one the caller may not see (answered alike)",
+                                "content": error,
+                            }));
+                        }
                         r.entry("403").or_insert(json!({
                             "description": "The caller's roles or scopes do not allow this (forbidden)",
                             "content": error,

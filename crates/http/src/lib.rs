@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod base64;
+pub mod common_answers;
 mod dto;
 pub mod endpoints;
 mod error;
@@ -15,6 +16,7 @@ pub mod openapi;
 mod photos;
 pub mod ratelimit;
 mod routes;
+pub mod schemas;
 pub mod serve;
 mod state;
 pub mod xlsx;

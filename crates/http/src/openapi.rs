@@ -41,14 +41,43 @@ pub struct ApiDoc;
 
 /// The document as the handlers describe it, before access annotations.
 pub fn raw() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    let mut doc = ApiDoc::openapi();
+    crate::schemas::register(&mut doc);
+    doc
 }
 
-/// The served document: the handlers' description annotated with each endpoint's access.
+/// The served document: the handlers' description annotated with each endpoint's access and
+/// the answers that families of operations share.
 pub fn value() -> serde_json::Value {
     let mut v = serde_json::to_value(raw()).unwrap_or_default();
     crate::endpoints::annotate(&mut v);
+    crate::common_answers::annotate(&mut v);
+    rules_across_fields(&mut v);
     v
+}
+
+/// Rules across the fields of a body, which the derive cannot state: a report names its place
+/// by a point (`lon` and `lat` together) or, without one, by `cell_code`; a time limit of
+/// `same_day` carries no `n`.
+fn rules_across_fields(doc: &mut serde_json::Value) {
+    use serde_json::{Value, json};
+    if let Some(report) = doc.pointer_mut("/components/schemas/ReportIn") {
+        report["oneOf"] = json!([
+            {"required": ["lon", "lat"]},
+            {"required": ["cell_code"], "not": {"anyOf": [{"required": ["lon"]}, {"required": ["lat"]}]}},
+        ]);
+    }
+    if let Some(variants) = doc
+        .pointer_mut("/components/schemas/TimeLimit/oneOf")
+        .and_then(Value::as_array_mut)
+    {
+        for v in variants
+            .iter_mut()
+            .filter(|v| v["properties"]["n"].is_null())
+        {
+            v["not"] = json!({"required": ["n"]});
+        }
+    }
 }
 
 /// The document as pretty JSON with a trailing newline (the committed form).

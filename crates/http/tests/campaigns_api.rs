@@ -578,6 +578,26 @@ async fn directives_and_campaigns_over_http(store: Store) {
         assert!(steps.iter().any(|s| s.0 == action), "{action}: {steps:?}");
     }
     assert!(steps.iter().all(|s| s.1 == Some(ADDRESS)), "{steps:?}");
+
+    // A visit's client id may have 100 characters, as the document says, in any script (40
+    // Chinese characters are 120 bytes); 101 are refused.
+    for (id, refused) in [("走".repeat(40), false), ("x".repeat(101), true)] {
+        let visit = json!({"visits": [{"client_id": id, "household_id": hh, "round": 1,
+            "outcome": "vacant", "visited_at_ms": NOW_MS}]});
+        let (s, b) = send(
+            &wangge,
+            "POST",
+            &format!("/api/v1/campaigns/{cid}/visits"),
+            Some(visit),
+        )
+        .await;
+        if refused {
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+            assert_error(&b, "invalid_client_id");
+        } else {
+            assert_eq!(s, StatusCode::OK, "{b}");
+        }
+    }
 }
 
 on_both_backends!(directives_and_campaigns_over_http);

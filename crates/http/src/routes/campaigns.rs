@@ -71,20 +71,31 @@ fn text_field(
 /// A file inside a JSON body.
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct FileIn {
+    /// Not blank (else `400 invalid_attachment`).
+    #[schema(pattern = r"\S", example = "通知.pdf")]
     pub name: String,
+    #[schema(example = "application/pdf")]
     pub content_type: String,
-    /// The bytes in base64, at most 5 MB decoded.
+    /// The bytes in base64, at most 5 MB decoded (and within the request's 1 MB body).
+    #[schema(value_type = crate::schemas::Base64)]
     pub data_base64: String,
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct DirectiveIn {
     /// The issuing region: the directive reaches the regions of `levels` below it.
+    #[schema(value_type = crate::schemas::RegionCode)]
     pub region: String,
+    /// 2 to 200 characters (else `400 invalid_title`).
+    #[schema(max_length = 200, pattern = r"\S[\s\S]*\S")]
     pub title: String,
+    /// 2 to 20,000 characters (else `400 invalid_content`).
+    #[schema(max_length = 20000, pattern = r"\S[\s\S]*\S")]
     pub content: String,
-    /// `district`, `street`, `community`, `grid`.
+    /// `district`, `street`, `community`, `grid`: at least one (else `400 invalid_level`).
+    #[schema(min_items = 1, value_type = Vec<crate::schemas::TargetLevel>)]
     pub levels: Vec<String>,
+    /// When reports are due (epoch ms): in the future (else `422 deadline_passed`).
     pub deadline_ms: i64,
     #[serde(default)]
     pub attachments: Vec<FileIn>,
@@ -98,7 +109,7 @@ pub struct Issued {
 
 /// Issue a directive to every region of the target levels below the issuing region.
 #[utoipa::path(post, path = "/api/v1/directives", tag = "campaigns", request_body = DirectiveIn,
-    responses((status = 201, body = Issued), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = Issued), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, description = "The region does not exist (`region_not_found`)", body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn issue(
     State(s): State<AppState>,
     caller: Caller,
@@ -360,7 +371,7 @@ async fn recipients_of(
 }
 
 /// A directive with its progress level by level and who has not reported.
-#[utoipa::path(get, path = "/api/v1/directives/{id}", tag = "campaigns", params(("id" = i64, Path, description = "Directive id")),
+#[utoipa::path(get, path = "/api/v1/directives/{id}", tag = "campaigns", params(("id" = crate::schemas::RecordId, Path, description = "Directive id")),
     responses((status = 200, body = DirectiveView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn show(
     State(s): State<AppState>,
@@ -430,6 +441,7 @@ pub struct RecipientQuery {
     /// The last region code of the previous page.
     pub cursor: Option<String>,
     /// 1 to 500 (default 50).
+    #[param(value_type = Option<crate::schemas::Limit>)]
     pub limit: Option<String>,
 }
 
@@ -441,7 +453,7 @@ pub struct RecipientPage {
 
 /// The recipients in the caller's part of a directive's reach, in code order, a page at a
 /// time: the whole list of those that have not reported, however many there are.
-#[utoipa::path(get, path = "/api/v1/directives/{id}/recipients", tag = "campaigns", params(("id" = i64, Path, description = "Directive id"), RecipientQuery),
+#[utoipa::path(get, path = "/api/v1/directives/{id}/recipients", tag = "campaigns", params(("id" = crate::schemas::RecordId, Path, description = "Directive id"), RecipientQuery),
     responses((status = 200, body = RecipientPage), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn recipients(
     State(s): State<AppState>,
@@ -473,7 +485,7 @@ pub async fn recipients(
 
 /// One attachment of a directive, as it was uploaded.
 #[utoipa::path(get, path = "/api/v1/directives/{id}/attachments/{file}", tag = "campaigns",
-    params(("id" = i64, Path, description = "Directive id"), ("file" = i64, Path, description = "Attachment id")),
+    params(("id" = crate::schemas::RecordId, Path, description = "Directive id"), ("file" = crate::schemas::RecordId, Path, description = "Attachment id")),
     responses((status = 200, description = "The file"), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn directive_attachment(
     State(s): State<AppState>,
@@ -530,10 +542,26 @@ fn safe_type(t: &str) -> &str {
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct AnswerIn {
     /// The recipient region the caller answers for (one of their own bindings).
+    #[schema(value_type = crate::schemas::RegionCode)]
     pub region: String,
-    /// Report: what was done (2 to 5,000 characters).
+    /// Report: what was done (2 to 5,000 characters, else `400 invalid_report`); not read when
+    /// signing.
     #[serde(default)]
+    #[schema(max_length = 5000, pattern = r"\S[\s\S]*\S")]
     pub report: String,
+}
+
+/// A report on a directive: [`AnswerIn`] with its report required.
+#[derive(utoipa::ToSchema)]
+#[schema(as = DirectiveReportIn)]
+#[allow(dead_code)] // Only describes the body `report` reads as an `AnswerIn`.
+struct ReportOnDoc {
+    /// The recipient region the caller answers for (one of their own bindings).
+    #[schema(value_type = crate::schemas::RegionCode)]
+    region: String,
+    /// What was done, 2 to 5,000 characters (else `400 invalid_report`).
+    #[schema(max_length = 5000, pattern = r"\S[\s\S]*\S")]
+    report: String,
 }
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -575,7 +603,7 @@ fn by<'a>(caller: &'a Caller, actor: &'a str) -> By<'a> {
 }
 
 /// Sign for (签收) the current version as a recipient region.
-#[utoipa::path(post, path = "/api/v1/directives/{id}/sign", tag = "campaigns", params(("id" = i64, Path, description = "Directive id")), request_body = AnswerIn,
+#[utoipa::path(post, path = "/api/v1/directives/{id}/sign", tag = "campaigns", params(("id" = crate::schemas::RecordId, Path, description = "Directive id")), request_body = AnswerIn,
     responses((status = 200, body = Answered), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn sign(
     State(s): State<AppState>,
@@ -594,7 +622,7 @@ pub async fn sign(
 }
 
 /// Report back (反馈) on the current version as a recipient region.
-#[utoipa::path(post, path = "/api/v1/directives/{id}/report", tag = "campaigns", params(("id" = i64, Path, description = "Directive id")), request_body = AnswerIn,
+#[utoipa::path(post, path = "/api/v1/directives/{id}/report", tag = "campaigns", params(("id" = crate::schemas::RecordId, Path, description = "Directive id")), request_body = ReportOnDoc,
     responses((status = 200, body = Answered), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn report(
     State(s): State<AppState>,
@@ -627,13 +655,17 @@ pub async fn report(
 
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct AmendIn {
+    /// 2 to 20,000 characters (else `400 invalid_content`).
+    #[schema(max_length = 20000, pattern = r"\S[\s\S]*\S")]
     pub content: String,
+    /// The new deadline (epoch ms): in the future (else `422 deadline_passed`).
     pub deadline_ms: i64,
 }
 
 /// Amend a directive: a new version every recipient must sign again.
-#[utoipa::path(post, path = "/api/v1/directives/{id}/amend", tag = "campaigns", params(("id" = i64, Path, description = "Directive id")), request_body = AmendIn,
-    responses((status = 200, body = Answered), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/directives/{id}/amend", tag = "campaigns", params(("id" = crate::schemas::RecordId, Path, description = "Directive id")), request_body = AmendIn,
+    responses((status = 200, body = Answered), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+        (status = 422, description = "The deadline has passed (`deadline_passed`)", body = crate::error::ErrorBody)))]
 pub async fn amend(
     State(s): State<AppState>,
     caller: Caller,
@@ -667,11 +699,13 @@ pub async fn amend(
 
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct WithdrawIn {
+    /// 2 to 1,000 characters (else `400 invalid_reason`).
+    #[schema(max_length = 1000, pattern = r"\S[\s\S]*\S")]
     pub reason: String,
 }
 
 /// Withdraw a directive.
-#[utoipa::path(post, path = "/api/v1/directives/{id}/withdraw", tag = "campaigns", params(("id" = i64, Path, description = "Directive id")), request_body = WithdrawIn,
+#[utoipa::path(post, path = "/api/v1/directives/{id}/withdraw", tag = "campaigns", params(("id" = crate::schemas::RecordId, Path, description = "Directive id")), request_body = WithdrawIn,
     responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn withdraw(
     State(s): State<AppState>,
@@ -699,20 +733,76 @@ pub async fn withdraw(
 
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct CampaignIn {
+    #[schema(value_type = crate::schemas::RegionCode)]
     pub region: String,
+    /// 2 to 200 characters (else `400 invalid_title`).
+    #[schema(max_length = 200, pattern = r"\S[\s\S]*\S")]
     pub title: String,
     /// Only households with a resident holding this key-population tag.
+    #[schema(nullable = false, value_type = Option<crate::schemas::KeyTag>)]
     pub tag: Option<String>,
     /// Only households living in buildings of this type: by height `high_rise` (10 floors and
     /// more), `multi_storey` (4 to 9), `low_rise` (3 and fewer, self-built houses included),
     /// or by the place's kind `compound`, `courtyard`, `village_group`, `institution`.
+    #[schema(nullable = false, value_type = Option<crate::schemas::BuildingType>)]
     pub building_type: Option<String>,
     /// Full rounds planned (1 to 10).
+    #[schema(minimum = 1, maximum = 10)]
     pub rounds: i64,
     /// The checklist: `{"questions": [{"id", "text_zh", "text_en", "type": "yes_no" | "number" |
     /// "text" | "choice", "options", "min", "max", "required", "when": {"question", "equals"}}]}`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = FormDoc)]
     pub form: serde_json::Value,
+}
+
+/// A campaign's checklist (`shezhi_domain::campaigns::form::Form`, described here). Rules
+/// across questions are checked when the campaign is made (`400 form_duplicate_question`,
+/// `form_bad_condition` for a condition on a question not asked before it, `form_no_options`
+/// for a choice without options).
+#[derive(utoipa::ToSchema)]
+#[schema(as = Form)]
+#[allow(dead_code)] // Only describes the domain's type.
+struct FormDoc {
+    questions: Vec<QuestionDoc>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[schema(as = Question)]
+#[allow(dead_code)] // Only describes the domain's type.
+struct QuestionDoc {
+    /// Not blank, unique in the form.
+    #[schema(pattern = r"\S", example = "bottled_gas")]
+    id: String,
+    /// Not blank.
+    #[schema(pattern = r"\S", example = "是否使用瓶装燃气？")]
+    text_zh: String,
+    #[schema(default = "")]
+    text_en: String,
+    /// `yes_no`, `number` (with optional `min`, `max`), `text`, or `choice` (with `options`).
+    #[schema(
+        rename = "type",
+        pattern = "^(yes_no|number|text|choice)$",
+        example = "yes_no"
+    )]
+    kind: String,
+    /// A number's least value.
+    min: Option<f64>,
+    /// A number's greatest value.
+    max: Option<f64>,
+    /// A choice's options (at least one).
+    options: Option<Vec<String>>,
+    #[schema(default = false)]
+    required: bool,
+    /// Ask only when an earlier question was answered with `equals`.
+    when: Option<ConditionDoc>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[schema(as = Condition)]
+#[allow(dead_code)] // Only describes the domain's type.
+struct ConditionDoc {
+    question: String,
+    equals: serde_json::Value,
 }
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -723,7 +813,7 @@ pub struct Created {
 
 /// Make a campaign: a task for every targeted household of the region.
 #[utoipa::path(post, path = "/api/v1/campaigns", tag = "campaigns", request_body = CampaignIn,
-    responses((status = 201, body = Created), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = Created), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, description = "The region does not exist (`region_not_found`)", body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create(
     State(s): State<AppState>,
     caller: Caller,
@@ -835,7 +925,7 @@ pub struct RoundStarted {
 }
 
 /// Start the next round: every household is to be visited again.
-#[utoipa::path(post, path = "/api/v1/campaigns/{id}/rounds", tag = "campaigns", params(("id" = i64, Path, description = "Campaign id")),
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/rounds", tag = "campaigns", params(("id" = crate::schemas::RecordId, Path, description = "Campaign id")),
     responses((status = 200, body = RoundStarted), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn next_round(
     State(s): State<AppState>,
@@ -855,8 +945,10 @@ pub async fn next_round(
 #[into_params(parameter_in = Query)]
 pub struct TaskQuery {
     /// A grid (or any region) of the caller's.
+    #[param(value_type = crate::schemas::RegionCode)]
     pub region: String,
     pub cursor: Option<String>,
+    #[param(value_type = Option<crate::schemas::Limit>)]
     pub limit: Option<String>,
 }
 
@@ -867,7 +959,7 @@ pub struct TaskPage {
 }
 
 /// The households to visit in a region, in (micro-grid, household) order.
-#[utoipa::path(get, path = "/api/v1/campaigns/{id}/tasks", tag = "campaigns", params(("id" = i64, Path, description = "Campaign id"), TaskQuery),
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/tasks", tag = "campaigns", params(("id" = crate::schemas::RecordId, Path, description = "Campaign id"), TaskQuery),
     responses((status = 200, body = TaskPage), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn tasks(
     State(s): State<AppState>,
@@ -899,11 +991,15 @@ pub async fn tasks(
 /// A visit recorded on a device.
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct VisitBody {
-    /// The device's own id for the visit: sending it again changes nothing.
+    /// The device's own id for the visit, 1 to 100 characters (else `400 invalid_client_id`):
+    /// sending it again changes nothing.
+    #[schema(max_length = 100, pattern = r"\S")]
     pub client_id: String,
     pub household_id: i64,
     pub round: i64,
-    /// `visited`, `nobody_home`, `refused`, `moved_out`, `vacant` or `other`.
+    /// `visited`, `nobody_home`, `refused`, `moved_out`, `vacant` or `other` (else
+    /// `400 invalid_outcome`).
+    #[schema(value_type = crate::schemas::VisitOutcome)]
     pub outcome: String,
     /// When the visit was made, by the device's clock (epoch ms).
     pub visited_at_ms: i64,
@@ -937,7 +1033,10 @@ pub struct VisitBatch {
     /// The device sending the batch (its own name or install id, up to 100 characters), for
     /// the audit trail; the `User-Agent` is recorded when it is missing.
     #[serde(default)]
+    #[schema(nullable = false)]
     pub device: Option<String>,
+    /// At most 1,000 (else `400 batch_too_large`).
+    #[schema(max_items = 1000)]
     pub visits: Vec<VisitBody>,
 }
 
@@ -952,7 +1051,7 @@ pub struct SyncResult {
 /// Sync visits from a device (up to 1,000 at a time). Each visit is answered on its own:
 /// accepted (standing, or superseded by the conflict rule: a conclusive visit beats one that
 /// is not, and between two conclusive visits the earlier stands), a duplicate, or rejected.
-#[utoipa::path(post, path = "/api/v1/campaigns/{id}/visits", tag = "campaigns", params(("id" = i64, Path, description = "Campaign id")), request_body = VisitBatch,
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/visits", tag = "campaigns", params(("id" = crate::schemas::RecordId, Path, description = "Campaign id")), request_body = VisitBatch,
     responses((status = 200, body = SyncResult), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn visits(
     State(s): State<AppState>,
@@ -994,7 +1093,7 @@ pub async fn visits(
                 &format!("unknown visit outcome {:?}", v.outcome),
             )
         })?;
-        if v.client_id.trim().is_empty() || v.client_id.len() > 100 {
+        if v.client_id.trim().is_empty() || v.client_id.trim().chars().count() > 100 {
             return Err(bad(
                 "invalid_client_id",
                 "走访记录须有 1 到 100 个字符的编号",
@@ -1095,6 +1194,7 @@ async fn raise_case(
 #[into_params(parameter_in = Query)]
 pub struct CoverageQuery {
     /// The region to look at (default: the campaign's).
+    #[param(value_type = Option<crate::schemas::RegionCode>)]
     pub region: Option<String>,
     /// The round (default: the current one).
     pub round: Option<i64>,
@@ -1152,7 +1252,7 @@ async fn coverage_of(
 }
 
 /// Coverage of a round for a region and its children, from counters kept with each visit.
-#[utoipa::path(get, path = "/api/v1/campaigns/{id}/coverage", tag = "campaigns", params(("id" = i64, Path, description = "Campaign id"), CoverageQuery),
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/coverage", tag = "campaigns", params(("id" = crate::schemas::RecordId, Path, description = "Campaign id"), CoverageQuery),
     responses((status = 200, body = Coverage), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn coverage(
     State(s): State<AppState>,
@@ -1164,7 +1264,7 @@ pub async fn coverage(
 }
 
 /// The same coverage as a spreadsheet for Excel (UTF-8 CSV with a byte-order mark).
-#[utoipa::path(get, path = "/api/v1/campaigns/{id}/coverage.csv", tag = "campaigns", params(("id" = i64, Path, description = "Campaign id"), CoverageQuery),
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/coverage.csv", tag = "campaigns", params(("id" = crate::schemas::RecordId, Path, description = "Campaign id"), CoverageQuery),
     responses((status = 200, description = "CSV", content_type = "text/csv"), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn coverage_csv(
     State(s): State<AppState>,
@@ -1202,7 +1302,7 @@ pub async fn coverage_csv(
 
 /// The coverage of a campaign's round as an Excel workbook (`.xlsx`): the region and each
 /// child region, one row each, with the completion rate as a percentage.
-#[utoipa::path(get, path = "/api/v1/campaigns/{id}/coverage.xlsx", tag = "campaigns", params(("id" = i64, Path, description = "Campaign id"), CoverageQuery),
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/coverage.xlsx", tag = "campaigns", params(("id" = crate::schemas::RecordId, Path, description = "Campaign id"), CoverageQuery),
     responses((status = 200, description = "An Excel workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn coverage_xlsx(
     State(s): State<AppState>,

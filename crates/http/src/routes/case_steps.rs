@@ -27,34 +27,41 @@ pub struct StepIn {
     /// accept, reject, escalate, dispatch, whistle, sign, check_in, return, feedback, verify,
     /// rework, request_pause, approve_pause, deny_pause, resume, supervise, rate, merge,
     /// solve_on_spot or comment.
-    #[schema(example = "accept")]
+    #[schema(example = "accept", value_type = crate::schemas::StepName)]
     pub step: String,
-    /// Reason or what was done (required to reject, return, feed back, pause).
+    /// Reason or what was done (required to reject, return, feed back, pause), at most 2000
+    /// characters (else `400 note_too_long`).
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub note: String,
     /// Dispatch: `[unit]`; whistle: `[lead, assisting…]`.
     #[serde(default)]
     pub units: Vec<String>,
     /// Rate: satisfied, basic or unsatisfied.
+    #[schema(nullable = false, value_type = Option<crate::schemas::Satisfaction>)]
     pub satisfaction: Option<String>,
     /// Rate: the problem is not fixed (reopens the case).
     #[serde(default)]
     pub not_fixed: bool,
     /// Merge: the id of the case this one joins.
+    #[schema(nullable = false, value_type = Option<crate::schemas::RecordId>)]
     pub merge_into: Option<i64>,
     /// Request pause: until when (epoch ms).
     pub pause_until_ms: Option<i64>,
     /// The `events` count the caller saw; if the case moved on since, 409 `case_changed`.
     pub expect_events: Option<i64>,
+    /// At most 6 (else `422 too_many_photos`).
     #[serde(default)]
+    #[schema(max_items = 6)]
     pub photos: Vec<PhotoIn>,
 }
 
 /// Take a step on a case.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/steps", tag = "cases",
-    params(("id" = i64, Path, description = "Case id")), request_body = StepIn,
+    params(("id" = crate::schemas::RecordId, Path, description = "Case id")), request_body = StepIn,
     responses((status = 200, body = StepDone), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody), (status = 409, description = "Wrong stage, or the case changed", body = crate::error::ErrorBody)))]
+        (status = 404, body = crate::error::ErrorBody), (status = 409, description = "Wrong stage, or the case changed", body = crate::error::ErrorBody),
+        (status = 422, description = "Refused by the workflow's own checks (a photo of a type or size not accepted, …)", body = crate::error::ErrorBody)))]
 pub async fn take(
     State(s): State<AppState>,
     caller: Caller,

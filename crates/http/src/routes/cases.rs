@@ -29,35 +29,62 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct PhotoIn {
     /// `image/jpeg`, `image/png` or `image/webp` (the type kept is what the bytes decode as).
+    #[schema(example = "image/jpeg", pattern = "^image/(jpeg|png|webp)$")]
     pub content_type: String,
     /// The bytes in base64, at most 5 MB decoded (and within the request's 1 MB body): a
     /// whole JPEG, PNG or WebP image of at most 40 megapixels, else `400 invalid_photo`.
+    #[schema(value_type = crate::schemas::PhotoData)]
     pub data_base64: String,
 }
 
 /// A report.
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct ReportIn {
-    /// A leaf category code from `/api/v1/categories`, e.g. `order.vendor`.
+    /// A leaf category code from `/api/v1/categories`, e.g. `order.vendor` (else
+    /// `422 unknown_category`).
+    #[schema(example = "order.vendor", min_length = 1)]
     pub category: String,
-    /// What is wrong, 2 to 2000 characters.
+    /// What is wrong, 2 to 2000 characters (else `422 invalid_description`).
+    #[schema(
+        example = "小区门口占道摆摊，堵住消防通道",
+        min_length = 2,
+        max_length = 2000,
+        pattern = r"\S[\s\S]*\S"
+    )]
     pub description: String,
+    /// At most 60 characters (else `422 field_too_long`).
     #[serde(default)]
+    #[schema(max_length = 60)]
     pub title: String,
-    /// Where: a point (then the micro-grid is found) …
+    /// Where: a point, `lon` and `lat` together (then the micro-grid is found; a point outside
+    /// the territory is `422`) …
+    #[schema(nullable = false, minimum = -180, maximum = 180, example = 104.0835)]
     pub lon: Option<f64>,
+    #[schema(nullable = false, minimum = -90, maximum = 90, example = 30.6465)]
     pub lat: Option<f64>,
-    /// … or the code of a grid or micro-grid.
+    /// … or, without a point, the code of a grid or micro-grid (else `400 place_required`).
+    #[schema(nullable = false, value_type = Option<crate::schemas::GridCode>)]
     pub cell_code: Option<String>,
+    /// At most 200 characters (else `422 field_too_long`).
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub address: String,
     /// A phone to be told on (required without an account); stored sealed, shown masked.
+    #[schema(
+        nullable = false,
+        pattern = r"^\s*((\+86)?1[3-9][0-9]{9})?\s*$",
+        example = "13812345678"
+    )]
     pub contact_phone: Option<String>,
     /// Staff only: `patrol`, `hotline`, `clue`, `sensor` or `staff`.
+    #[schema(nullable = false, value_type = Option<crate::schemas::CaseSource>)]
     pub source: Option<String>,
+    /// At most 6 (else `422 too_many_photos`).
     #[serde(default)]
+    #[schema(max_items = 6)]
     pub photos: Vec<PhotoIn>,
-    /// Grid workers only: solved on the spot (自行处置), with what was done.
+    /// Grid workers only (else `403`): solved on the spot (自行处置), with what was done.
+    #[schema(nullable = false)]
     pub solved_on_spot: Option<String>,
 }
 
@@ -108,8 +135,11 @@ fn place(s: &AppState, r: &ReportIn) -> Result<(RegionCode, Option<[f64; 2]>), A
 /// for places in their territory (patrol, hotline hand-off, clues, sensors, entry). With an
 /// `Idempotency-Key` header a retried submission answers the case already made (200).
 #[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = ReportIn,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body give the same case")),
+    params(("Idempotency-Key" = Option<String>, Header, max_length = 100, description = "Makes retries safe: the same key and body give the same case; at most 100 characters (else `400 invalid_idempotency_key`)")),
     responses((status = 201, body = Intake), (status = 200, description = "The case this key made before", body = Intake),
+        (status = 401, description = "A token was presented that is invalid, expired or revoked (`invalid_token`)", body = crate::error::ErrorBody),
+        (status = 403, description = "A browser session without its CSRF token (`csrf_failed`), or `source` or `solved_on_spot` from someone who may not give them (`forbidden`)", body = crate::error::ErrorBody),
+        (status = 404, description = "The `cell_code` names no region (`region_not_found`)", body = crate::error::ErrorBody),
         (status = 400, description = "Malformed report, or a photo that is not a whole JPEG, PNG or WebP image of at most 40 megapixels (`invalid_photo`)", body = crate::error::ErrorBody),
         (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
         (status = 429, description = "Without an account: the photo quota of the address (20 MB an hour) or of all such reports (500 MB a day) is used up (`photo_quota_exceeded`); the report was not made, send it without photos or later", body = crate::error::ErrorBody)))]
@@ -313,16 +343,20 @@ pub(crate) async fn submit(s: &AppState, case: NewCase) -> Result<Intake, ApiErr
 pub struct ListQuery {
     /// `to_accept`, `to_dispatch`, `to_verify`, `to_sign`, `to_handle`, `pause_requests`,
     /// `overdue`, `mine` (reported by me), `unit` (sent to my unit) or `all` (default).
-    #[param(example = "to_accept")]
+    #[param(example = "to_accept", value_type = Option<String>,
+        pattern = "^(to_accept|to_dispatch|to_verify|to_sign|to_handle|pause_requests|overdue|mine|unit|all)$")]
     pub r#box: Option<String>,
     /// Region to look in (default: everywhere the caller may).
+    #[param(value_type = Option<crate::schemas::RegionCode>)]
     pub region: Option<String>,
     /// Only this stage.
+    #[param(value_type = Option<crate::schemas::CaseStage>)]
     pub stage: Option<String>,
     pub category: Option<String>,
     /// Words to find in the title, description or address, in any order: Chinese text is cut
     /// into words ("堆放杂物" finds "楼道里堆放了很多杂物"); a case number finds its case.
     pub q: Option<String>,
+    #[param(value_type = Option<crate::schemas::Limit>)]
     pub limit: Option<String>,
     pub cursor: Option<String>,
 }
@@ -330,7 +364,7 @@ pub struct ListQuery {
 /// The caller's cases, most urgent first. Staff see their territory, unit staff the cases sent
 /// to their unit, residents what they reported.
 #[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(ListQuery),
-    responses((status = 200, body = CaseList), (status = 400, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = CaseList), (status = 400, body = crate::error::ErrorBody), (status = 404, description = "The region asked for does not exist (`region_not_found`)", body = crate::error::ErrorBody)))]
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
@@ -433,7 +467,7 @@ pub struct CaseView {
 /// One case: its timeline, units, photos, clocks, and the caller's possible steps. A case the
 /// caller may not see answers 404.
 #[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases",
-    params(("id" = i64, Path, description = "Case id")),
+    params(("id" = crate::schemas::RecordId, Path, description = "Case id")),
     responses((status = 200, body = CaseView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn detail(
     State(s): State<AppState>,
@@ -452,7 +486,7 @@ pub async fn detail(
 
 /// A photo of a case.
 #[utoipa::path(get, path = "/api/v1/cases/{id}/photos/{photo}", tag = "cases",
-    params(("id" = i64, Path, description = "Case id"), ("photo" = i64, Path, description = "Photo id")),
+    params(("id" = crate::schemas::RecordId, Path, description = "Case id"), ("photo" = crate::schemas::RecordId, Path, description = "Photo id")),
     responses((status = 200, description = "The image, typed by what its bytes decode as, with `X-Content-Type-Options: nosniff`", content(("image/jpeg"), ("image/png"), ("image/webp"))), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn photo(
     State(s): State<AppState>,
@@ -528,7 +562,7 @@ pub struct Tracking {
 
 /// Follow a case by its number (reporters without an account).
 #[utoipa::path(get, path = "/api/v1/track/{number}", tag = "cases",
-    params(("number" = String, Path, description = "Case number, e.g. SQ2026112300001"), TrackQuery),
+    params(("number" = String, Path, pattern = "^SQ[0-9]{13,}$", description = "Case number, e.g. SQ2026112300001"), TrackQuery),
     responses((status = 200, body = Tracking), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
         (status = 429, description = "Too many failed look-ups of this number (`tracking_paused`)", body = crate::error::ErrorBody)))]
 pub async fn track(

@@ -29,7 +29,7 @@ pub struct CategoryQuery {
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Catalogue {
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<CategoryDoc>)]
     pub items: Vec<Category>,
     /// Codes of leaf categories the description suggests, best first.
     pub suggested: Vec<String>,
@@ -54,6 +54,60 @@ pub async fn categories(
     Ok(Json(Catalogue { items, suggested }))
 }
 
+/// A category of the catalogue, as sent and stored (`shezhi_domain::cases::catalogue::Category`,
+/// which knows nothing of OpenAPI, described here).
+#[derive(utoipa::ToSchema)]
+#[schema(as = Category)]
+#[allow(dead_code)] // Only describes the domain's type.
+struct CategoryDoc {
+    /// Lowercase letters, digits, dots and underscores, at most 60; the same as the path's
+    /// (else `400 invalid_category`). Also the Open311 `service_code`.
+    #[schema(pattern = "^[a-z0-9._]{1,60}$", example = "order.vendor")]
+    code: String,
+    /// The group it belongs to; leaves have one and groups none (else `400 invalid_category`).
+    parent: Option<String>,
+    /// Not blank (else `400 invalid_category`).
+    #[schema(pattern = r"\S")]
+    name_zh: String,
+    name_en: String,
+    #[schema(value_type = crate::schemas::CategoryKind)]
+    kind: String,
+    /// Only leaves are chosen for a case.
+    leaf: bool,
+    #[schema(value_type = crate::schemas::UnitKind)]
+    unit_kind: String,
+    #[schema(value_type = crate::schemas::Priority)]
+    priority: String,
+    limits: StageLimitsDoc,
+    /// Words people use for it, to suggest the category from a description.
+    keywords: Vec<String>,
+}
+
+/// How long each stage of a case of the category may take.
+#[derive(utoipa::ToSchema)]
+#[schema(as = StageLimits)]
+#[allow(dead_code)] // Only describes the domain's type.
+struct StageLimitsDoc {
+    accept: TimeLimitDoc,
+    dispatch: TimeLimitDoc,
+    sign: TimeLimitDoc,
+    handle: TimeLimitDoc,
+    verify: TimeLimitDoc,
+}
+
+/// How long a stage may take (`shezhi_domain::calendar::TimeLimit`).
+#[derive(utoipa::ToSchema)]
+#[schema(as = TimeLimit)]
+#[serde(tag = "unit", content = "n", rename_all = "snake_case")]
+#[allow(dead_code)] // Only describes the domain's type.
+enum TimeLimitDoc {
+    /// Wall-clock hours, holidays included.
+    Hours(u32),
+    WorkingDays(u32),
+    /// Before midnight (China time) of the day it starts.
+    SameDay,
+}
+
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct CategoryVersion {
     pub code: String,
@@ -63,7 +117,7 @@ pub struct CategoryVersion {
 /// Store a new version of a category (administrators). Cases already raised keep the version
 /// they were raised under.
 #[utoipa::path(put, path = "/api/v1/categories/{code}", tag = "cases",
-    params(("code" = String, Path, description = "Category code")), request_body(content = Object, description = "The category"),
+    params(("code" = String, Path, pattern = "^[a-z0-9._]{1,60}$", description = "Category code: lowercase letters, digits, dots and underscores, at most 60")), request_body(content = CategoryDoc, description = "The category; its code is the path's"),
     responses((status = 200, body = CategoryVersion), (status = 400, body = crate::error::ErrorBody)))]
 pub async fn put_category(
     State(s): State<AppState>,

@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct OverviewQuery {
     /// The region to look at (default: the caller's first scope).
+    #[param(value_type = Option<crate::schemas::RegionCode>)]
     pub region: Option<String>,
 }
 
@@ -75,7 +76,7 @@ async fn command_region(
 
 /// The live command view of a region: its counters and its children's, for the map.
 #[utoipa::path(get, path = "/api/v1/overview", tag = "command", params(OverviewQuery),
-    responses((status = 200, body = Overview), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Overview), (status = 403, body = crate::error::ErrorBody), (status = 404, description = "The region asked for does not exist (`region_not_found`)", body = crate::error::ErrorBody)))]
 pub async fn overview(
     State(s): State<AppState>,
     caller: Caller,
@@ -113,10 +114,14 @@ pub async fn overview(
 #[into_params(parameter_in = Query)]
 pub struct IndicatorQuery {
     /// A region code, or (city-wide command only) `unit:CODE`, `cat:CODE`, `src:CODE`.
+    #[param(value_type = crate::schemas::IndicatorScope)]
     pub scope: String,
-    /// First day, `YYYY-MM-DD` (default: the first of this month).
+    /// First day, `YYYY-MM-DD` (default: the first of this month); at most ten years before
+    /// `to` (else `400 invalid_period`).
+    #[param(value_type = Option<crate::schemas::Day>)]
     pub from: Option<String>,
-    /// Last day, inclusive (default: today).
+    /// Last day, inclusive (default: today); not before `from`.
+    #[param(value_type = Option<crate::schemas::Day>)]
     pub to: Option<String>,
 }
 
@@ -154,7 +159,7 @@ fn day(raw: Option<&str>, default: Date) -> Result<Date, ApiError> {
 /// Evaluation indicators (按期结案率, 结案率, 准确派遣率, 返工率, 平均处置时长, 响应率, 解决率,
 /// 满意率) of a region, unit, category or channel over a period.
 #[utoipa::path(get, path = "/api/v1/indicators", tag = "command", params(IndicatorQuery),
-    responses((status = 200, body = Indicators), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Indicators), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, description = "The region asked for does not exist (`region_not_found`)", body = crate::error::ErrorBody)))]
 pub async fn indicators(
     State(s): State<AppState>,
     caller: Caller,
@@ -178,10 +183,14 @@ pub async fn indicators(
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// The region (default: the caller's first scope).
+    #[param(value_type = Option<crate::schemas::RegionCode>)]
     pub region: Option<String>,
-    /// First day, `YYYY-MM-DD` (default: the first of this month).
+    /// First day, `YYYY-MM-DD` (default: the first of this month); at most ten years before
+    /// `to` (else `400 invalid_period`).
+    #[param(value_type = Option<crate::schemas::Day>)]
     pub from: Option<String>,
-    /// Last day, inclusive (default: today).
+    /// Last day, inclusive (default: today); not before `from`.
+    #[param(value_type = Option<crate::schemas::Day>)]
     pub to: Option<String>,
 }
 
@@ -235,7 +244,7 @@ fn report_row(kind: &str, code: &str, name: &str, i: &Indicators) -> Vec<Cell> {
 /// and every indicator. Read from counters.
 #[utoipa::path(get, path = "/api/v1/indicators/report.xlsx", tag = "command", params(ReportQuery),
     responses((status = 200, description = "An Excel workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+        (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, description = "The region asked for does not exist (`region_not_found`)", body = crate::error::ErrorBody)))]
 pub async fn report_xlsx(
     State(s): State<AppState>,
     caller: Caller,
@@ -320,8 +329,10 @@ pub async fn notifications(
 #[into_params(parameter_in = Query)]
 pub struct BoardQuery {
     /// The region to look at (default: the caller's first scope).
+    #[param(value_type = Option<crate::schemas::RegionCode>)]
     pub region: Option<String>,
-    /// Days of trend, ending today (1 to 92, default 14).
+    /// Days of trend, ending today (1 to 92, default 14; else `400 invalid_days`).
+    #[param(minimum = 1, maximum = 92)]
     pub days: Option<u32>,
 }
 
@@ -366,7 +377,7 @@ pub struct Board {
 /// The command centre's charts of a region: the daily trend, the ranking of its handling
 /// units this month and its categories. Read from counters, never from the cases.
 #[utoipa::path(get, path = "/api/v1/board", tag = "command", params(BoardQuery),
-    responses((status = 200, body = Board), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Board), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, description = "The region asked for does not exist (`region_not_found`)", body = crate::error::ErrorBody)))]
 pub async fn board(
     State(s): State<AppState>,
     caller: Caller,

@@ -18,11 +18,11 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LocateQuery {
-    /// Longitude (WGS84-like degrees)
-    #[param(example = 104.0657)]
+    /// Longitude (WGS84-like degrees); required (else `400 invalid_point`)
+    #[param(required = true, value_type = f64, minimum = -180, maximum = 180, example = 104.0657)]
     lon: Option<String>,
-    /// Latitude
-    #[param(example = 30.6595)]
+    /// Latitude; required (else `400 invalid_point`)
+    #[param(required = true, value_type = f64, minimum = -90, maximum = 90, example = 30.6595)]
     lat: Option<String>,
 }
 

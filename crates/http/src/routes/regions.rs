@@ -50,7 +50,7 @@ fn raw_geometry(g: Option<String>) -> Result<Option<Box<RawValue>>, ApiError> {
 
 /// A region with its ancestors and the number of regions below it by level.
 #[utoipa::path(get, path = "/api/v1/regions/{code}", tag = "territory",
-    params(("code" = String, Path, description = "Region code: 12 digits (division), 15 (grid) or 18 (micro-grid)", example = "510104000000")),
+    params(("code" = crate::schemas::RegionCode, Path, description = "Region code: 12 digits (division), 15 (grid) or 18 (micro-grid)", example = "510104000000")),
     responses((status = 200, body = RegionNode), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn region(
     State(s): State<AppState>,
@@ -74,7 +74,7 @@ pub async fn region(
 
 /// The regions directly below a region, in code order.
 #[utoipa::path(get, path = "/api/v1/regions/{code}/children", tag = "territory",
-    params(("code" = String, Path, description = "Region code", example = "510104000000")),
+    params(("code" = crate::schemas::RegionCode, Path, description = "Region code", example = "510104000000")),
     responses((status = 200, body = RegionList), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn children(
     State(s): State<AppState>,
@@ -94,8 +94,8 @@ pub async fn children(
 
 /// The children of a region as a GeoJSON FeatureCollection, for drawing the map.
 #[utoipa::path(get, path = "/api/v1/regions/{code}/map", tag = "territory",
-    params(("code" = String, Path, description = "Region code", example = "510100000000")),
-    responses((status = 200, body = RegionFeatureCollection, content_type = "application/geo+json"), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    params(("code" = crate::schemas::RegionCode, Path, description = "Region code", example = "510100000000")),
+    responses((status = 200, body = RegionFeatureCollection, description = "A GeoJSON FeatureCollection (sent as `application/json`)"), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn map(
     State(s): State<AppState>,
     ApiPath(code): ApiPath<String>,
@@ -123,7 +123,7 @@ pub async fn map(
 
 /// A grid or micro-grid as a GeoJSON Feature with its parent chain.
 #[utoipa::path(get, path = "/api/v1/grids/{code}", tag = "territory",
-    params(("code" = String, Path, description = "Grid code (15 digits) or micro-grid code (18 digits)", example = "510104017001001")),
+    params(("code" = crate::schemas::GridCode, Path, description = "Grid code (15 digits) or micro-grid code (18 digits)", example = "510104017001001")),
     responses((status = 200, body = GridFeature), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn grid(
     State(s): State<AppState>,

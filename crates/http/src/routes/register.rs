@@ -39,10 +39,12 @@ const MAX_LIMIT: i64 = 500;
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Items per page, 1 to 500 (default 50).
+    #[param(value_type = Option<crate::schemas::Limit>)]
     limit: Option<String>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Only residents with this key-population tag in force, e.g. `elderly_alone`.
+    #[param(value_type = Option<crate::schemas::KeyTag>)]
     tag: Option<String>,
 }
 
@@ -92,9 +94,21 @@ pub(crate) async fn existing_region(
     }
 }
 
+/// Paging of a list of households (the handler reads [`ListQuery`] and ignores its `tag`).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Only describes the query.
+struct PageQuery {
+    /// Items per page, 1 to 500 (default 50).
+    #[param(value_type = Option<crate::schemas::Limit>)]
+    limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
 /// Households living in a region (any level), in micro-grid order.
 #[utoipa::path(get, path = "/api/v1/regions/{code}/households", tag = "register",
-    params(("code" = String, Path, description = "Region code", example = "510104018001"), ListQuery),
+    params(("code" = crate::schemas::RegionCode, Path, description = "Region code", example = "510104018001"), PageQuery),
     responses((status = 200, body = HouseholdPage), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn households(
     State(s): State<AppState>,
@@ -118,7 +132,7 @@ pub async fn households(
 
 /// People living in a region, optionally only one key population. Numbers are masked.
 #[utoipa::path(get, path = "/api/v1/regions/{code}/residents", tag = "register",
-    params(("code" = String, Path, description = "Region code", example = "510104018001"), ListQuery),
+    params(("code" = crate::schemas::RegionCode, Path, description = "Region code", example = "510104018001"), ListQuery),
     responses((status = 200, body = ResidentPage), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn residents(
     State(s): State<AppState>,
@@ -158,7 +172,7 @@ pub async fn residents(
 /// Live counts of a region: households, residents (by residence), key people by tag, rooms,
 /// buildings, compounds, staff assignments.
 #[utoipa::path(get, path = "/api/v1/regions/{code}/counts", tag = "register",
-    params(("code" = String, Path, description = "Region code", example = "510104000000")),
+    params(("code" = crate::schemas::RegionCode, Path, description = "Region code", example = "510104000000")),
     responses((status = 200, body = RegionCounts), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn counts(
     State(s): State<AppState>,
@@ -177,7 +191,7 @@ pub async fn counts(
 
 /// A household: address, everyone who lives or lived there, and its history.
 #[utoipa::path(get, path = "/api/v1/households/{id}", tag = "register",
-    params(("id" = i64, Path, description = "Household id")),
+    params(("id" = crate::schemas::RecordId, Path, description = "Household id")),
     responses((status = 200, body = HouseholdDetail), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn household(
     State(s): State<AppState>,
@@ -227,7 +241,7 @@ fn as_member_sees(mut h: HouseholdDetail, me: i64) -> HouseholdDetail {
 
 /// A resident with their key-population tags (in force and closed) and history.
 #[utoipa::path(get, path = "/api/v1/residents/{id}", tag = "register",
-    params(("id" = i64, Path, description = "Resident id")),
+    params(("id" = crate::schemas::RecordId, Path, description = "Resident id")),
     responses((status = 200, body = ResidentDetail), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn resident(
     State(s): State<AppState>,
@@ -264,13 +278,18 @@ pub async fn resident(
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
-    /// Region to search in (the caller's territory).
-    #[param(example = "510104018001")]
+    /// Region to search in (the caller's territory); required (else `400 scope_required`).
+    #[param(required = true, value_type = crate::schemas::RegionCode, example = "510104018001")]
     scope: Option<String>,
     /// A name or its start, a full or masked identity number (`51***************4`), or a
-    /// full or masked phone (`138****1234`).
+    /// full or masked phone (`138****1234`); 1 to 40 characters (else `400 invalid_search`).
+    /// A full identity number must also carry a valid check digit and birth date, which the
+    /// pattern cannot say.
+    #[param(required = true, value_type = String, min_length = 1, max_length = 40,
+        pattern = r"^\s*([^\s0-9+][\s\S]*|(\+86)?1[3-9][0-9]{9}|[0-9]{3}\*{4}[0-9]{4}|[0-9]{2}\*{15}[0-9Xx]|[1-9][0-9]{16}[0-9Xx])\s*$")]
     q: Option<String>,
     /// At most this many results, 1 to 500 (default 50).
+    #[param(value_type = Option<crate::schemas::Limit>)]
     limit: Option<String>,
 }
 

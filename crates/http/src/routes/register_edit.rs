@@ -30,10 +30,16 @@ pub const EDIT: Action = Action::EditRegister;
 /// Why personal data is shown in clear (PIPL: a purpose for every use).
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct RevealRequest {
-    /// `id_number`, `phone`, or both.
+    /// `id_number`, `phone`, or both (else `400 invalid_field`, `400 fields_required`).
+    #[schema(min_items = 1, value_type = Vec<crate::schemas::RevealField>, example = json!(["id_number"]))]
     pub fields: Vec<String>,
-    /// What the numbers are needed for, 2 to 200 characters; kept in the audit trail.
-    #[schema(example = "入户走访核对身份")]
+    /// What the numbers are needed for, 2 to 200 characters; kept in the audit trail (else
+    /// `400 reason_required`).
+    #[schema(
+        example = "入户走访核对身份",
+        max_length = 200,
+        pattern = r"\S[\s\S]*\S"
+    )]
     pub reason: String,
 }
 
@@ -83,7 +89,7 @@ async fn resident_cell(
 /// Show a resident's identity number and/or phone in clear. The view is written to the audit
 /// trail (who, when, from where, which fields, why) before the numbers are returned.
 #[utoipa::path(post, path = "/api/v1/residents/{id}/reveal", tag = "register",
-    params(("id" = i64, Path, description = "Resident id")), request_body = RevealRequest,
+    params(("id" = crate::schemas::RecordId, Path, description = "Resident id")), request_body = RevealRequest,
     responses((status = 200, body = Revealed), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
         (status = 409, description = "No data key is configured", body = crate::error::ErrorBody)))]
 pub async fn reveal(
@@ -172,10 +178,11 @@ pub async fn reveal(
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct TagRequest {
     /// A key-population tag, e.g. `elderly_alone`.
-    #[schema(example = "elderly_alone")]
+    #[schema(example = "elderly_alone", value_type = crate::schemas::KeyTag)]
     pub tag: String,
-    /// Why, at most 200 characters.
+    /// Why, at most 200 characters (else `400 note_too_long`).
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub note: String,
 }
 
@@ -201,7 +208,7 @@ fn parse_tag(raw: &str) -> Result<KeyTag, ApiError> {
 
 /// Mark a resident as one of a key population (dated today, by the caller).
 #[utoipa::path(post, path = "/api/v1/residents/{id}/tags", tag = "register",
-    params(("id" = i64, Path, description = "Resident id")), request_body = TagRequest,
+    params(("id" = crate::schemas::RecordId, Path, description = "Resident id")), request_body = TagRequest,
     responses((status = 201, body = TagSet), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
         (status = 409, description = "Already tagged, or no longer living here", body = crate::error::ErrorBody)))]
 pub async fn set_tag(
@@ -243,7 +250,7 @@ pub async fn set_tag(
 
 /// Close a key-population tag (its record stays in the resident's history).
 #[utoipa::path(delete, path = "/api/v1/residents/{id}/tags/{tag}", tag = "register",
-    params(("id" = i64, Path, description = "Resident id"), ("tag" = String, Path, description = "The tag to close")),
+    params(("id" = crate::schemas::RecordId, Path, description = "Resident id"), ("tag" = crate::schemas::KeyTag, Path, description = "The tag to close")),
     responses((status = 204), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn clear_tag(
     State(s): State<AppState>,

@@ -281,7 +281,8 @@ pub async fn sign_out(
 /// Who the caller is and what they hold.
 #[utoipa::path(get, path = "/api/v1/me", tag = "access",
     description = "**Access:** public (anonymous callers get no user and no bindings).",
-    responses((status = 200, body = Me)))]
+    responses((status = 200, body = Me),
+        (status = 401, description = "A token was presented that is invalid, expired or revoked (`invalid_token`)", body = crate::error::ErrorBody)))]
 pub async fn me(State(s): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
     let name = match &caller.user {
         Some(u) => s.store.user_display_name(u.id).await?,

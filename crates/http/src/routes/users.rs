@@ -68,7 +68,7 @@ async fn existing_user(s: &AppState, raw: &str) -> Result<i64, ApiError> {
 
 /// A user's API tokens, newest first (names, dates, revoked or not; never the secret).
 #[utoipa::path(get, path = "/api/v1/users/{id}/tokens", tag = "access",
-    params(("id" = i64, Path, description = "User id")),
+    params(("id" = crate::schemas::RecordId, Path, description = "User id")),
     responses((status = 200, body = TokenList), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn tokens(
     State(s): State<AppState>,
@@ -84,7 +84,7 @@ pub async fn tokens(
 
 /// Revoke an API token at once. Revoking one already revoked changes nothing (204 again).
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "access",
-    params(("id" = i64, Path, description = "Token id")),
+    params(("id" = crate::schemas::RecordId, Path, description = "Token id")),
     responses((status = 204), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn revoke_token(
     State(s): State<AppState>,
@@ -100,7 +100,7 @@ pub async fn revoke_token(
 
 /// Disable a user: they can no longer sign in or use a token, and their sessions end now.
 #[utoipa::path(post, path = "/api/v1/users/{id}/disable", tag = "access",
-    params(("id" = i64, Path, description = "User id")),
+    params(("id" = crate::schemas::RecordId, Path, description = "User id")),
     responses((status = 204), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
         (status = 409, description = "Administrators cannot disable themselves (`cannot_disable_self`)", body = crate::error::ErrorBody)))]
 pub async fn disable(
@@ -125,7 +125,7 @@ pub async fn disable(
 
 /// Enable a disabled user again (their revoked tokens stay revoked).
 #[utoipa::path(post, path = "/api/v1/users/{id}/enable", tag = "access",
-    params(("id" = i64, Path, description = "User id")),
+    params(("id" = crate::schemas::RecordId, Path, description = "User id")),
     responses((status = 204), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn enable(
     State(s): State<AppState>,
@@ -142,7 +142,7 @@ pub async fn enable(
 /// End every browser session of a user (a lost phone, a left job); API tokens are revoked
 /// one by one.
 #[utoipa::path(delete, path = "/api/v1/users/{id}/sessions", tag = "access",
-    params(("id" = i64, Path, description = "User id")),
+    params(("id" = crate::schemas::RecordId, Path, description = "User id")),
     responses((status = 200, body = SessionsEnded), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn end_sessions(
     State(s): State<AppState>,
