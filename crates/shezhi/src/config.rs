@@ -54,8 +54,6 @@ pub struct Cli {
     /// Mark the session cookie `Secure` (`true`/`false`); default: when the public URL is https.
     #[arg(long, global = true, env = "SHEZHI_SECURE_COOKIES")]
     pub secure_cookies: Option<bool>,
-    /// Seconds a client has to send a request's headers; also the longest a kept-alive
-    /// connection may stay idle (default 10).
     /// Reverse proxies whose `X-Forwarded-For` names the client: addresses or CIDR blocks,
     /// comma-separated (`10.0.0.5,10.1.0.0/16`). Without it the header is ignored.
     #[arg(
@@ -74,6 +72,8 @@ pub struct Cli {
         hide_env_values = true
     )]
     pub metrics_token: Option<String>,
+    /// Seconds a client has to send a request's headers; also the longest a kept-alive
+    /// connection may stay idle (default 10).
     #[arg(long, global = true, env = "SHEZHI_HEADER_READ_TIMEOUT_SECS",
         value_parser = clap::value_parser!(u64).range(1..=600))]
     pub header_read_timeout_secs: Option<u64>,
