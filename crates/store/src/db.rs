@@ -378,8 +378,62 @@ impl Store {
     }
 }
 
+/// A case's words for the full-text index: its title, description and address, and the
+/// codes of the regions it lies in.
+pub struct IndexedText<'a> {
+    pub id: i64,
+    pub fields: [&'a str; 3],
+    pub places: &'a [String],
+}
+
 /// What the two dialects write differently, asked for by name.
 impl Backend {
+    /// Rows for the full-text index `case_search`: FTS5 columns of terms on SQLite (the case
+    /// id as the row id), one `tsvector` with weights and places on PostgreSQL.
+    pub fn index_text(self, rows: &[IndexedText<'_>]) -> Sql {
+        use shezhi_domain::search::{terms, tsvector};
+        match self {
+            Backend::Sqlite => {
+                let mut q = Sql::new(
+                    "INSERT INTO case_search (rowid, title, description, address, place) VALUES ",
+                );
+                q.push_rows(rows, |r| {
+                    let [t, d, a] = r.fields;
+                    vec![
+                        r.id.into(),
+                        terms(t).join(" ").into(),
+                        terms(d).join(" ").into(),
+                        terms(a).join(" ").into(),
+                        r.places.join(" ").into(),
+                    ]
+                });
+                q
+            }
+            Backend::Postgres => {
+                let mut q = Sql::new("INSERT INTO case_search (case_id, terms) VALUES ");
+                for (i, r) in rows.iter().enumerate() {
+                    let [t, d, a] = r.fields;
+                    q.push(if i == 0 { "(" } else { ", (" })
+                        .push_bind(r.id)
+                        .push(", CAST(")
+                        .push_bind(tsvector(&[t, d, a], r.places))
+                        .push(" AS tsvector))");
+                }
+                q
+            }
+        }
+    }
+
+    /// A text query in the index's own syntax (FTS5 or `tsquery`), within `places` (region
+    /// codes; none: anywhere).
+    pub fn text_query(self, query: &shezhi_domain::search::TextQuery, places: &[&str]) -> String {
+        use shezhi_domain::search::within_places;
+        match self {
+            Backend::Sqlite => within_places(&query.fts5(), places, true),
+            Backend::Postgres => within_places(&query.tsquery(), places, false),
+        }
+    }
+
     /// The clause that locks the rows a `SELECT` reads until the transaction ends. SQLite
     /// has none: its transaction holds the whole database once it has written.
     pub fn lock_for_update(self) -> &'static str {

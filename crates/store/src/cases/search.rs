@@ -9,10 +9,10 @@
 //! later below the recorded mark.
 
 use crate::StoreError;
-use crate::backend::{ROWS_PER_STATEMENT, Store, sized_chunks, with_pool};
-use shezhi_domain::search::{TextQuery, places, terms, tsvector, within_places};
+use crate::backend::{ROWS_PER_STATEMENT, Store, sized_chunks};
+use crate::db::{IndexedText, Sql};
+use shezhi_domain::search::{TextQuery, places};
 use shezhi_domain::territory::{Level, RegionCode};
-use sqlx::Row;
 
 /// Cases indexed in one transaction of the indexer.
 pub const INDEX_BATCH: i64 = 2_000;
@@ -37,45 +37,47 @@ impl Store {
     /// Index the next cases after the last one indexed, up to `batch`; returns how many.
     /// Several servers may run it at once: the progress row serialises them.
     pub async fn index_case_text(&self, batch: i64) -> Result<u64, StoreError> {
-        with_pool!(self, p, DB => {
-            let mut tx = p.begin().await?;
-            // A write first: SQLite's write lock, PostgreSQL's row lock, held to the commit.
-            let last: i64 = sqlx::query_scalar("UPDATE search_progress SET last_id = last_id WHERE name = 'cases' RETURNING last_id")
-                .fetch_one(&mut *tx).await?;
-            let rows: Vec<(i64, String, String, String, Vec<String>)> = sqlx::query("SELECT id, title, description, address, cell_code FROM cases WHERE id > $1 ORDER BY id LIMIT $2")
-                .bind(last).bind(batch)
-                .fetch_all(&mut *tx).await?
-                .iter().map(|r| {
-                    let cell: String = r.try_get(4)?;
-                    let places = RegionCode::parse(&cell).map(|c| places(&c)).unwrap_or_default();
-                    Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, places))
+        let mut tx = self.begin().await?;
+        let mut conn = tx.conn();
+        // A write first: SQLite's write lock, PostgreSQL's row lock, held to the commit.
+        let progress = Sql::new(
+            "UPDATE search_progress SET last_id = last_id WHERE name = 'cases' RETURNING last_id",
+        );
+        let last: i64 = conn.fetch_one(&progress).await?.get(0)?;
+        let read = Sql::new(
+            "SELECT id, title, description, address, cell_code FROM cases WHERE id > $1 \
+             ORDER BY id LIMIT $2",
+        )
+        .bind(last)
+        .bind(batch);
+        let mut rows: Vec<(i64, String, String, String, Vec<String>)> = Vec::new();
+        for r in conn.fetch_all(&read).await? {
+            let cell: String = r.get(4)?;
+            let places = RegionCode::parse(&cell)
+                .map(|c| places(&c))
+                .unwrap_or_default();
+            rows.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, places));
+        }
+        let Some(next) = rows.last().map(|r| r.0) else {
+            return Ok(0);
+        };
+        let backend = conn.backend();
+        for chunk in sized_chunks(&rows, ROWS_PER_STATEMENT) {
+            let texts: Vec<IndexedText> = chunk
+                .iter()
+                .map(|(id, t, d, a, places)| IndexedText {
+                    id: *id,
+                    fields: [t, d, a],
+                    places,
                 })
-                .collect::<Result<_, sqlx::Error>>()?;
-            let Some(next) = rows.last().map(|r| r.0) else {
-                return Ok(0);
-            };
-            let sqlite = std::any::TypeId::of::<DB>() == std::any::TypeId::of::<sqlx::Sqlite>();
-            for chunk in sized_chunks(&rows, ROWS_PER_STATEMENT) {
-                if sqlite {
-                    let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO case_search (rowid, title, description, address, place) ");
-                    qb.push_values(chunk, |mut b, (id, t, d, a, places)| {
-                        b.push_bind(*id).push_bind(terms(t).join(" ")).push_bind(terms(d).join(" ")).push_bind(terms(a).join(" "))
-                            .push_bind(places.join(" "));
-                    });
-                    qb.build().execute(&mut *tx).await?;
-                } else {
-                    let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO case_search (case_id, terms) ");
-                    qb.push_values(chunk, |mut b, (id, t, d, a, places)| {
-                        b.push_bind(*id).push("CAST(").push_bind_unseparated(tsvector(&[t, d, a], places)).push_unseparated(" AS tsvector)");
-                    });
-                    qb.build().execute(&mut *tx).await?;
-                }
-            }
-            sqlx::query("UPDATE search_progress SET last_id = $1 WHERE name = 'cases'")
-                .bind(next).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(rows.len() as u64)
-        })
+                .collect();
+            conn.execute(&backend.index_text(&texts)).await?;
+        }
+        let done =
+            Sql::new("UPDATE search_progress SET last_id = $1 WHERE name = 'cases'").bind(next);
+        conn.execute(&done).await?;
+        tx.commit().await?;
+        Ok(rows.len() as u64)
     }
 
     /// Index every case not yet indexed.
@@ -94,10 +96,11 @@ impl Store {
     /// (ids are dense: each is taken from `id_sequences` in the transaction that writes the
     /// case), two reads of a primary key however far behind the indexer is.
     pub async fn unindexed_cases(&self) -> Result<i64, StoreError> {
-        Ok(with_pool!(self, p => {
-            sqlx::query_scalar::<_, i64>("SELECT COALESCE((SELECT MAX(id) FROM cases), 0) - (SELECT last_id FROM search_progress WHERE name = 'cases')")
-                .fetch_one(p).await?
-        }))
+        let q = Sql::new(
+            "SELECT COALESCE((SELECT MAX(id) FROM cases), 0) - \
+             (SELECT last_id FROM search_progress WHERE name = 'cases')",
+        );
+        Ok(self.fetch_one(&q).await?.get(0)?)
     }
 
     /// The conditions the filter's words read within `scopes` (the list's territory): None
@@ -111,22 +114,26 @@ impl Store {
             return Ok(None);
         };
         let mut ids: Vec<i64> = Vec::new();
-        with_pool!(self, p => {
-            let unindexed = sqlx::query("SELECT id, title, description, address FROM cases \
-                                         WHERE id > (SELECT last_id FROM search_progress WHERE name = 'cases') ORDER BY id DESC LIMIT $1")
-                .bind(UNINDEXED_MATCHED).fetch_all(p).await?;
-            for r in &unindexed {
-                let (t, d, a): (String, String, String) = (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
-                if query.matches(&[&t, &d, &a]) {
-                    ids.push(r.try_get(0)?);
-                }
+        let mut pooled = self.acquire().await?;
+        let mut conn = pooled.conn();
+        let unindexed = Sql::new(
+            "SELECT id, title, description, address FROM cases \
+             WHERE id > (SELECT last_id FROM search_progress WHERE name = 'cases') \
+             ORDER BY id DESC LIMIT $1",
+        )
+        .bind(UNINDEXED_MATCHED);
+        for r in conn.fetch_all(&unindexed).await? {
+            let (t, d, a): (String, String, String) = (r.get(1)?, r.get(2)?, r.get(3)?);
+            if query.matches(&[&t, &d, &a]) {
+                ids.push(r.get(0)?);
             }
-            for n in &query.numbers {
-                if let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM cases WHERE number = $1").bind(n.as_str()).fetch_optional(p).await? {
-                    ids.push(id);
-                }
+        }
+        for n in &query.numbers {
+            let by_number = Sql::new("SELECT id FROM cases WHERE number = $1").bind(n.as_str());
+            if let Some(r) = conn.fetch_optional(&by_number).await? {
+                ids.push(r.get(0)?);
             }
-        });
+        }
         let mut conds = Vec::new();
         if !query.phrases.is_empty() {
             // The territory goes to the index too, unless it is the whole city.
@@ -136,10 +143,7 @@ impl Store {
                 }
                 _ => Vec::new(),
             };
-            conds.push(TextCond::Index(match self.backend() {
-                crate::Backend::Sqlite => within_places(&query.fts5(), &places, true),
-                crate::Backend::Postgres => within_places(&query.tsquery(), &places, false),
-            }));
+            conds.push(TextCond::Index(self.backend().text_query(&query, &places)));
         }
         if !ids.is_empty() {
             conds.push(TextCond::Ids(

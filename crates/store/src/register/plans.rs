@@ -3,11 +3,11 @@
 //! their shapes (so buildings stand inside their micro-grid).
 
 use crate::StoreError;
-use crate::backend::{Store, with_pool};
+use crate::backend::Store;
+use crate::db::{Row, Sql};
 use shezhi_domain::geometry::Shape;
 use shezhi_domain::synth::{self, GridPlan};
 use shezhi_domain::territory::{RegionCode, RegionKind, RegionRecord, Source};
-use sqlx::Row;
 
 type RawRegion = (String, Option<String>, i64, String, Option<String>);
 
@@ -41,23 +41,31 @@ impl Store {
     /// Plans for generating the register of every grid inside `scope`.
     pub async fn register_plans(&self, scope: &RegionCode) -> Result<Vec<GridPlan>, StoreError> {
         let (lo, hi) = scope.subtree_range();
-        let mut raw: Vec<RawRegion> = with_pool!(self, p => {
-            sqlx::query("SELECT code, parent_code, households_est, kind, NULL AS geometry FROM regions \
-                         WHERE level IN ('community', 'grid') ORDER BY code")
-                .fetch_all(p).await?
-                .iter()
-                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get::<Option<String>, _>(4)?)))
-                .collect::<Result<Vec<_>, sqlx::Error>>()?
-        });
-        let cells: Vec<RawRegion> = with_pool!(self, p => {
-            sqlx::query("SELECT code, parent_code, households_est, kind, geometry FROM regions \
-                         WHERE level = 'micro_grid' AND code >= $1 AND code < $2 ORDER BY code")
-                .bind(lo.as_str()).bind(hi.as_str())
-                .fetch_all(p).await?
-                .iter()
-                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?)))
-                .collect::<Result<Vec<_>, sqlx::Error>>()?
-        });
+        let raw_region = |r: &Row| -> Result<RawRegion, sqlx::Error> {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        };
+        let above = Sql::new(
+            "SELECT code, parent_code, households_est, kind, NULL AS geometry FROM regions \
+             WHERE level IN ('community', 'grid') ORDER BY code",
+        );
+        let mut raw: Vec<RawRegion> = self
+            .fetch_all(&above)
+            .await?
+            .iter()
+            .map(raw_region)
+            .collect::<Result<_, _>>()?;
+        let leaves = Sql::new(
+            "SELECT code, parent_code, households_est, kind, geometry FROM regions \
+             WHERE level = 'micro_grid' AND code >= $1 AND code < $2 ORDER BY code",
+        )
+        .bind(lo.as_str())
+        .bind(hi.as_str());
+        let cells: Vec<RawRegion> = self
+            .fetch_all(&leaves)
+            .await?
+            .iter()
+            .map(raw_region)
+            .collect::<Result<_, _>>()?;
         raw.extend(cells);
         let records = raw.into_iter().map(record).collect::<Result<Vec<_>, _>>()?;
         Ok(synth::plans(&records, scope))

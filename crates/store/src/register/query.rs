@@ -3,11 +3,11 @@
 //! and search within a region by name, full or masked identity number, or phone.
 
 use crate::StoreError;
-use crate::backend::{Store, with_pool};
+use crate::backend::Store;
+use crate::db::{Row, Sql};
 use shezhi_domain::people::privacy::{LookupKind, Vault};
 use shezhi_domain::people::{IdNumber, Phone};
 use shezhi_domain::territory::RegionCode;
-use sqlx::Row;
 
 /// A household as listed.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -154,27 +154,21 @@ impl Search {
 const RESIDENT_COLUMNS: &str = "r.id, r.household_id, r.cell_code, r.name, r.sex, r.birth_date, r.id_masked, r.phone_masked, \
                                 r.relation, r.residence, r.status, r.since_date, r.until_date";
 
-fn resident_row<R: Row>(r: &R) -> Result<ResidentSummary, sqlx::Error>
-where
-    usize: sqlx::ColumnIndex<R>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
+fn resident_row(r: &Row) -> Result<ResidentSummary, sqlx::Error> {
     Ok(ResidentSummary {
-        id: r.try_get(0)?,
-        household_id: r.try_get(1)?,
-        cell_code: r.try_get(2)?,
-        name: r.try_get(3)?,
-        sex: r.try_get(4)?,
-        birth_date: r.try_get(5)?,
-        id_number_masked: r.try_get(6)?,
-        phone_masked: r.try_get(7)?,
-        relation: r.try_get(8)?,
-        residence: r.try_get(9)?,
-        status: r.try_get(10)?,
-        since_date: r.try_get(11)?,
-        until_date: r.try_get(12)?,
+        id: r.get(0)?,
+        household_id: r.get(1)?,
+        cell_code: r.get(2)?,
+        name: r.get(3)?,
+        sex: r.get(4)?,
+        birth_date: r.get(5)?,
+        id_number_masked: r.get(6)?,
+        phone_masked: r.get(7)?,
+        relation: r.get(8)?,
+        residence: r.get(9)?,
+        status: r.get(10)?,
+        since_date: r.get(11)?,
+        until_date: r.get(12)?,
         tags: Vec::new(),
     })
 }
@@ -186,54 +180,42 @@ const HOUSEHOLD_SELECT: &str = "SELECT h.id, h.cell_code, h.status, h.since_date
     FROM households h JOIN rooms rm ON rm.id = h.room_id JOIN buildings b ON b.id = rm.building_id \
     JOIN compounds c ON c.id = b.compound_id";
 
+const EVENT_SELECT: &str = "SELECT id, at_ms, actor, kind, cell_code, household_id, resident_id, detail FROM register_events";
+
 type HouseholdRow = (HouseholdSummary, String, String, String, String, [f64; 2]);
 
-fn household_row<R: Row>(r: &R) -> Result<HouseholdRow, sqlx::Error>
-where
-    usize: sqlx::ColumnIndex<R>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> f64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    let (compound, building, room): (String, String, String) =
-        (r.try_get(5)?, r.try_get(6)?, r.try_get(7)?);
+fn household_row(r: &Row) -> Result<HouseholdRow, sqlx::Error> {
+    let (compound, building, room): (String, String, String) = (r.get(5)?, r.get(6)?, r.get(7)?);
     let summary = HouseholdSummary {
-        id: r.try_get(0)?,
-        cell_code: r.try_get(1)?,
-        status: r.try_get(2)?,
-        since_date: r.try_get(3)?,
-        room_id: r.try_get(4)?,
+        id: r.get(0)?,
+        cell_code: r.get(1)?,
+        status: r.get(2)?,
+        since_date: r.get(3)?,
+        room_id: r.get(4)?,
         address: format!("{compound} {building} {room}"),
-        members: r.try_get(8)?,
-        head_name: r.try_get(9)?,
+        members: r.get(8)?,
+        head_name: r.get(9)?,
     };
     Ok((
         summary,
         compound,
-        r.try_get(10)?,
+        r.get(10)?,
         building,
         room,
-        [r.try_get(11)?, r.try_get(12)?],
+        [r.get(11)?, r.get(12)?],
     ))
 }
 
-fn event_row<R: Row>(r: &R) -> Result<RegisterEvent, sqlx::Error>
-where
-    usize: sqlx::ColumnIndex<R>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    let detail: String = r.try_get(7)?;
+fn event_row(r: &Row) -> Result<RegisterEvent, sqlx::Error> {
+    let detail: String = r.get(7)?;
     Ok(RegisterEvent {
-        id: r.try_get(0)?,
-        at_ms: r.try_get(1)?,
-        actor: r.try_get(2)?,
-        kind: r.try_get(3)?,
-        cell_code: r.try_get(4)?,
-        household_id: r.try_get(5)?,
-        resident_id: r.try_get(6)?,
+        id: r.get(0)?,
+        at_ms: r.get(1)?,
+        actor: r.get(2)?,
+        kind: r.get(3)?,
+        cell_code: r.get(4)?,
+        household_id: r.get(5)?,
+        resident_id: r.get(6)?,
         detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
     })
 }
@@ -316,11 +298,18 @@ impl Store {
             "{HOUSEHOLD_SELECT} WHERE h.cell_code >= $1 AND h.cell_code < $2 AND h.status = 'active' \
              AND (h.cell_code > $3 OR (h.cell_code = $3 AND h.id > $4)) ORDER BY h.cell_code, h.id LIMIT $5"
         );
-        let items: Vec<HouseholdSummary> = with_pool!(self, p => {
-            sqlx::query(&sql).bind(lo.as_str()).bind(hi.as_str()).bind(cell.as_str()).bind(id).bind(limit)
-                .fetch_all(p).await?
-                .iter().map(|r| household_row(r).map(|h| h.0)).collect::<Result<Vec<_>, sqlx::Error>>()?
-        });
+        let q = Sql::new(sql)
+            .bind(lo.as_str())
+            .bind(hi.as_str())
+            .bind(cell.as_str())
+            .bind(id)
+            .bind(limit);
+        let items: Vec<HouseholdSummary> = self
+            .fetch_all(&q)
+            .await?
+            .iter()
+            .map(|r| household_row(r).map(|h| h.0))
+            .collect::<Result<_, _>>()?;
         let next_cursor = (items.len() as i64 == limit)
             .then(|| items.last().map(|h| format!("{}.{}", h.cell_code, h.id)))
             .flatten();
@@ -350,11 +339,19 @@ impl Store {
                  AND (r.cell_code > $3 OR (r.cell_code = $3 AND r.id > $4)) AND $6 = $6 ORDER BY r.cell_code, r.id LIMIT $5"
             )
         };
-        let mut items: Vec<ResidentSummary> = with_pool!(self, p => {
-            sqlx::query(&sql).bind(lo.as_str()).bind(hi.as_str()).bind(cell.as_str()).bind(id).bind(limit).bind(tag.unwrap_or(""))
-                .fetch_all(p).await?
-                .iter().map(resident_row).collect::<Result<Vec<_>, sqlx::Error>>()?
-        });
+        let q = Sql::new(sql)
+            .bind(lo.as_str())
+            .bind(hi.as_str())
+            .bind(cell.as_str())
+            .bind(id)
+            .bind(limit)
+            .bind(tag.unwrap_or(""));
+        let mut items: Vec<ResidentSummary> = self
+            .fetch_all(&q)
+            .await?
+            .iter()
+            .map(resident_row)
+            .collect::<Result<_, _>>()?;
         self.attach_tags(&mut items).await?;
         let next_cursor = (items.len() as i64 == limit)
             .then(|| items.last().map(|r| format!("{}.{}", r.cell_code, r.id)))
@@ -367,17 +364,12 @@ impl Store {
             return Ok(());
         }
         let ids: Vec<i64> = items.iter().map(|r| r.id).collect();
-        let rows: Vec<(i64, String)> = with_pool!(self, p, DB => {
-            let mut qb = sqlx::QueryBuilder::<DB>::new("SELECT resident_id, tag FROM resident_tags WHERE cleared_on IS NULL AND resident_id IN (");
-            let mut sep = qb.separated(", ");
-            for id in &ids {
-                sep.push_bind(*id);
-            }
-            qb.push(") ORDER BY resident_id, tag");
-            qb.build().fetch_all(p).await?
-                .iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, sqlx::Error>>()?
-        });
-        for (rid, tag) in rows {
+        let mut q = Sql::new(
+            "SELECT resident_id, tag FROM resident_tags WHERE cleared_on IS NULL AND resident_id IN (",
+        );
+        q.push_list(ids).push(") ORDER BY resident_id, tag");
+        for r in self.fetch_all(&q).await? {
+            let (rid, tag): (i64, String) = (r.get(0)?, r.get(1)?);
             if let Some(r) = items.iter_mut().find(|r| r.id == rid) {
                 r.tags.push(tag);
             }
@@ -392,21 +384,31 @@ impl Store {
             "SELECT {RESIDENT_COLUMNS} FROM residents r WHERE r.household_id = $1 \
                                   ORDER BY CASE WHEN r.status = 'present' THEN 0 ELSE 1 END, r.id"
         );
-        let found = with_pool!(self, p => {
-            match sqlx::query(&sql).bind(id).fetch_optional(p).await? {
-                None => None,
-                Some(r) => {
-                    let h = household_row(&r)?;
-                    let members = sqlx::query(&member_sql).bind(id).fetch_all(p).await?
-                        .iter().map(resident_row).collect::<Result<Vec<_>, sqlx::Error>>()?;
-                    let history = sqlx::query("SELECT id, at_ms, actor, kind, cell_code, household_id, resident_id, detail \
-                                               FROM register_events WHERE household_id = $1 ORDER BY id")
-                        .bind(id).fetch_all(p).await?
-                        .iter().map(event_row).collect::<Result<Vec<_>, sqlx::Error>>()?;
-                    Some((h, members, history))
-                }
+        let mut pooled = self.acquire().await?;
+        let mut conn = pooled.conn();
+        let found = match conn.fetch_optional(&Sql::new(sql).bind(id)).await? {
+            None => None,
+            Some(r) => {
+                let h = household_row(&r)?;
+                let members = conn
+                    .fetch_all(&Sql::new(member_sql).bind(id))
+                    .await?
+                    .iter()
+                    .map(resident_row)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let events = Sql::new(format!(
+                    "{EVENT_SELECT} WHERE household_id = $1 ORDER BY id"
+                ))
+                .bind(id);
+                let history = conn
+                    .fetch_all(&events)
+                    .await?
+                    .iter()
+                    .map(event_row)
+                    .collect::<Result<Vec<_>, _>>()?;
+                Some((h, members, history))
             }
-        });
+        };
         let Some((
             (household, compound_name, compound_kind, building_name, room_label, point),
             mut members,
@@ -431,25 +433,43 @@ impl Store {
     /// A resident with all their tags and their history.
     pub async fn resident(&self, id: i64) -> Result<Option<ResidentDetail>, StoreError> {
         let sql = format!("SELECT {RESIDENT_COLUMNS} FROM residents r WHERE r.id = $1");
-        let found = with_pool!(self, p => {
-            match sqlx::query(&sql).bind(id).fetch_optional(p).await? {
-                None => None,
-                Some(r) => {
-                    let resident = resident_row(&r)?;
-                    let tags = sqlx::query("SELECT tag, set_on, set_by, cleared_on, cleared_by, note FROM resident_tags WHERE resident_id = $1 ORDER BY set_on, id")
-                        .bind(id).fetch_all(p).await?
-                        .iter().map(|t| Ok(TagRecord {
-                            tag: t.try_get(0)?, set_on: t.try_get(1)?, set_by: t.try_get(2)?,
-                            cleared_on: t.try_get(3)?, cleared_by: t.try_get(4)?, note: t.try_get(5)?,
-                        })).collect::<Result<Vec<_>, sqlx::Error>>()?;
-                    let history = sqlx::query("SELECT id, at_ms, actor, kind, cell_code, household_id, resident_id, detail \
-                                               FROM register_events WHERE resident_id = $1 ORDER BY id")
-                        .bind(id).fetch_all(p).await?
-                        .iter().map(event_row).collect::<Result<Vec<_>, sqlx::Error>>()?;
-                    Some((resident, tags, history))
-                }
+        let mut pooled = self.acquire().await?;
+        let mut conn = pooled.conn();
+        let found = match conn.fetch_optional(&Sql::new(sql).bind(id)).await? {
+            None => None,
+            Some(r) => {
+                let resident = resident_row(&r)?;
+                let tags = Sql::new(
+                    "SELECT tag, set_on, set_by, cleared_on, cleared_by, note FROM resident_tags \
+                     WHERE resident_id = $1 ORDER BY set_on, id",
+                )
+                .bind(id);
+                let tags = conn
+                    .fetch_all(&tags)
+                    .await?
+                    .iter()
+                    .map(|t| {
+                        Ok(TagRecord {
+                            tag: t.get(0)?,
+                            set_on: t.get(1)?,
+                            set_by: t.get(2)?,
+                            cleared_on: t.get(3)?,
+                            cleared_by: t.get(4)?,
+                            note: t.get(5)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+                let events =
+                    Sql::new(format!("{EVENT_SELECT} WHERE resident_id = $1 ORDER BY id")).bind(id);
+                let history = conn
+                    .fetch_all(&events)
+                    .await?
+                    .iter()
+                    .map(event_row)
+                    .collect::<Result<Vec<_>, _>>()?;
+                Some((resident, tags, history))
             }
-        });
+        };
         let Some((mut resident, tags, history)) = found else {
             return Ok(None);
         };
@@ -528,11 +548,19 @@ impl Store {
             "SELECT {RESIDENT_COLUMNS} FROM residents r WHERE r.cell_code >= $1 AND r.cell_code < $2 AND {condition} \
              AND $6 = $6 ORDER BY r.name, r.id LIMIT $5"
         );
-        let mut items: Vec<ResidentSummary> = with_pool!(self, p => {
-            sqlx::query(&sql).bind(lo.as_str()).bind(hi.as_str()).bind(a).bind(b.as_str()).bind(limit).bind(upper.as_str())
-                .fetch_all(p).await?
-                .iter().map(resident_row).collect::<Result<Vec<_>, sqlx::Error>>()?
-        });
+        let q = Sql::new(sql)
+            .bind(lo.as_str())
+            .bind(hi.as_str())
+            .bind(a)
+            .bind(b.as_str())
+            .bind(limit)
+            .bind(upper.as_str());
+        let mut items: Vec<ResidentSummary> = self
+            .fetch_all(&q)
+            .await?
+            .iter()
+            .map(resident_row)
+            .collect::<Result<_, _>>()?;
         self.attach_tags(&mut items).await?;
         Ok(items)
     }
@@ -551,17 +579,18 @@ impl Store {
     /// The sealed personal data of a resident, to be opened by the caller after the view is
     /// audited.
     pub async fn sealed_personal(&self, id: i64) -> Result<Option<SealedPersonal>, StoreError> {
-        Ok(with_pool!(self, p => {
-            match sqlx::query("SELECT cell_code, household_id, id_sealed, phone_sealed FROM residents WHERE id = $1")
-                .bind(id).fetch_optional(p).await? {
-                None => None,
-                Some(r) => Some(SealedPersonal {
-                    cell_code: r.try_get(0)?,
-                    household_id: r.try_get(1)?,
-                    id_sealed: r.try_get(2)?,
-                    phone_sealed: r.try_get(3)?,
-                }),
-            }
+        let q = Sql::new(
+            "SELECT cell_code, household_id, id_sealed, phone_sealed FROM residents WHERE id = $1",
+        )
+        .bind(id);
+        let Some(r) = self.fetch_optional(&q).await? else {
+            return Ok(None);
+        };
+        Ok(Some(SealedPersonal {
+            cell_code: r.get(0)?,
+            household_id: r.get(1)?,
+            id_sealed: r.get(2)?,
+            phone_sealed: r.get(3)?,
         }))
     }
 }
@@ -582,25 +611,16 @@ impl Store {
     ) -> Result<Vec<NamedPlace>, StoreError> {
         let mut out = Vec::new();
         for chunk in grids.chunks(200) {
-            let rows: Vec<(String, String, f64, f64)> = with_pool!(self, p, DB => {
-                let mut qb = sqlx::QueryBuilder::<DB>::new(
-                    "SELECT grid_code, name, lon, lat FROM compounds WHERE grid_code IN (",
-                );
-                let mut sep = qb.separated(", ");
-                for g in chunk {
-                    sep.push_bind(g.clone());
-                }
-                qb.push(") ORDER BY grid_code, id");
-                qb.build_query_as().fetch_all(p).await?
-            });
-            out.extend(
-                rows.into_iter()
-                    .map(|(grid_code, name, lon, lat)| NamedPlace {
-                        grid_code,
-                        name,
-                        point: [lon, lat],
-                    }),
-            );
+            let mut q =
+                Sql::new("SELECT grid_code, name, lon, lat FROM compounds WHERE grid_code IN (");
+            q.push_list(chunk).push(") ORDER BY grid_code, id");
+            for r in self.fetch_all(&q).await? {
+                out.push(NamedPlace {
+                    grid_code: r.get(0)?,
+                    name: r.get(1)?,
+                    point: [r.get(2)?, r.get(3)?],
+                });
+            }
         }
         Ok(out)
     }
