@@ -32,31 +32,8 @@ if ! "$venv/bin/st" --version 2>/dev/null | grep -q " $version\$"; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
 fi
 
-work="$(mktemp -d)"
-server=""
-cleanup() {
-    status=$?
-    if [ -n "$server" ]; then
-        kill "$server" 2>/dev/null || true
-        wait "$server" 2>/dev/null || true
-    fi
-    if [ "$status" -ne 0 ] && [ -f "$work/server.log" ]; then
-        echo "-- server log (last lines)" >&2
-        tail -n 30 "$work/server.log" >&2
-    fi
-    rm -rf "$work"
-    exit "$status"
-}
-trap cleanup EXIT
-
-# Only this run's settings: nothing inherited from the caller's environment.
-unset SHEZHI_CONFIG SHEZHI_DATA_KEY SHEZHI_LISTEN SHEZHI_LOG_FORMAT SHEZHI_METRICS_TOKEN \
-    SHEZHI_TRUSTED_PROXIES SHEZHI_PUBLIC_URL SHEZHI_SECURE_COOKIES
-export SHEZHI_DATABASE_URL="sqlite://$work/contract.db"
-export RUST_LOG=warn
-"$bin" keygen > "$work/data.key"
-export SHEZHI_DATA_KEY_FILE="$work/data.key"
-"$bin" migrate
+me=api-contract.sh
+. scripts/lib/fresh-server.sh
 # One community's houses and people (a few seconds), so that the register's ids and region
 # codes exist.
 community=510104018001
@@ -68,22 +45,8 @@ SHEZHI_NEW_PASSWORD="api-contract-$$-pass" "$bin" admin create-user --username c
     --bind command=510100000000 > /dev/null
 token="$("$bin" admin create-token --username contract --name api-contract --days 1 2> /dev/null)"
 
-# Port 0: the server picks a free port and logs it with its `listening` line.
-RUST_LOG=info,sqlx=warn "$bin" --listen 127.0.0.1:0 --log-format json serve 2> "$work/server.log" &
-server=$!
-addr=""
-for _ in $(seq 1 600); do
-    kill -0 "$server" 2>/dev/null || { echo "api-contract.sh: the server stopped" >&2; exit 1; }
-    addr="$(sed -n 's/.*"message":"listening".*"addr":"\([0-9.:]*\)".*/\1/p' "$work/server.log" | head -n 1)"
-    if [ -n "$addr" ] && curl -fsS "http://$addr/readyz" > /dev/null 2>&1; then
-        break
-    fi
-    addr=""
-    sleep 0.2
-done
-[ -n "$addr" ] || { echo "api-contract.sh: the server did not become ready" >&2; exit 1; }
+start_server
 base="http://$addr"
-echo "api-contract.sh: server ready on $addr"
 
 # The seeded world: made through the API itself, each answer checked.
 post() {

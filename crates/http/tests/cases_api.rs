@@ -10,26 +10,17 @@ use serde_json::{Value, json};
 use shezhi_domain::access::{Binding, Role};
 use shezhi_domain::clock::FixedClock;
 use shezhi_domain::people::privacy::{DataKey, Vault};
-use shezhi_domain::territory::RegionCode;
 use shezhi_http::router;
 use shezhi_store::access::HandlingUnit;
 use shezhi_store::{Store, on_both_backends};
 use std::sync::Arc;
 
 mod common;
-use common::{assert_error, read_xlsx, send, send_raw, state, token_for, with_token};
+use common::{assert_error, bind, read_xlsx, send, send_raw, state, token_for, with_token};
 
 /// 2026-11-23 (Monday) 10:00 China time.
 const NOW: i64 = 1_795_363_200_000 + 10 * 3_600_000;
 const POINT: [f64; 2] = [104.0835, 30.6465];
-
-fn bind(role: Role, scope: Option<&str>, unit: Option<&str>) -> Vec<Binding> {
-    vec![Binding {
-        role,
-        scope: scope.map(|s| RegionCode::parse(s).unwrap_or_else(|e| panic!("{e}"))),
-        unit: unit.map(str::to_string),
-    }]
-}
 
 struct World {
     anonymous: axum::Router,

@@ -11,7 +11,6 @@ use shezhi_domain::access::{Binding, Role};
 use shezhi_domain::clock::FixedClock;
 use shezhi_domain::people::privacy::{DataKey, Vault};
 use shezhi_domain::synth;
-use shezhi_domain::territory::RegionCode;
 use shezhi_http::router;
 use shezhi_store::access::HandlingUnit;
 use shezhi_store::register::{LoadOptions, LoadSpec};
@@ -19,7 +18,7 @@ use shezhi_store::{Store, on_both_backends};
 use std::sync::Arc;
 
 mod common;
-use common::{assert_error, send, state, token_for, with_token};
+use common::{assert_error, bind, send, state, token_for, with_token};
 
 /// 2026-11-23 (Monday) 10:00 China time.
 const NOW: i64 = 1_795_363_200_000 + 10 * 3_600_000;
@@ -28,14 +27,6 @@ const POINT: [f64; 2] = [104.0835, 30.6465];
 const WORDS: &str = "张三家楼下门口有人占道摆摊，堵住消防通道";
 const TITLE: &str = "张三家楼下占道";
 const OWN_ADDRESS: &str = "某某路 8 号 3 单元";
-
-fn bind(role: Role, scope: Option<&str>, unit: Option<&str>) -> Vec<Binding> {
-    vec![Binding {
-        role,
-        scope: scope.map(|s| RegionCode::parse(s).unwrap_or_else(|e| panic!("{e}"))),
-        unit: unit.map(str::to_string),
-    }]
-}
 
 struct World {
     anonymous: axum::Router,

@@ -218,3 +218,18 @@ print(json.dumps(rows))
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"))
 }
+
+/// One role binding over a region (by code) or for a unit.
+pub fn bind(
+    role: shezhi_domain::access::Role,
+    scope: Option<&str>,
+    unit: Option<&str>,
+) -> Vec<shezhi_domain::access::Binding> {
+    vec![shezhi_domain::access::Binding {
+        role,
+        scope: scope.map(|s| {
+            shezhi_domain::territory::RegionCode::parse(s).unwrap_or_else(|e| panic!("{e}"))
+        }),
+        unit: unit.map(str::to_string),
+    }]
+}

@@ -4,7 +4,7 @@
 
 use crate::StoreError;
 use crate::backend::Store;
-use crate::db::{Row, Sql};
+use crate::db::{Conn, Row, Sql};
 use shezhi_domain::people::privacy::{LookupKind, Vault};
 use shezhi_domain::people::{IdNumber, Phone};
 use shezhi_domain::territory::RegionCode;
@@ -180,7 +180,17 @@ const HOUSEHOLD_SELECT: &str = "SELECT h.id, h.cell_code, h.status, h.since_date
     FROM households h JOIN rooms rm ON rm.id = h.room_id JOIN buildings b ON b.id = rm.building_id \
     JOIN compounds c ON c.id = b.compound_id";
 
-const EVENT_SELECT: &str = "SELECT id, at_ms, actor, kind, cell_code, household_id, resident_id, detail FROM register_events";
+/// The register events of one household or resident (`of`: `household_id` or
+/// `resident_id`), oldest first.
+async fn history(conn: &mut Conn<'_>, of: &str, id: i64) -> Result<Vec<RegisterEvent>, StoreError> {
+    let q = Sql::new(format!(
+        "SELECT id, at_ms, actor, kind, cell_code, household_id, resident_id, detail \
+         FROM register_events WHERE {of} = $1 ORDER BY id"
+    ))
+    .bind(id);
+    let rows = conn.fetch_all(&q).await?;
+    Ok(rows.iter().map(event_row).collect::<Result<Vec<_>, _>>()?)
+}
 
 type HouseholdRow = (HouseholdSummary, String, String, String, String, [f64; 2]);
 
@@ -396,16 +406,7 @@ impl Store {
                     .iter()
                     .map(resident_row)
                     .collect::<Result<Vec<_>, _>>()?;
-                let events = Sql::new(format!(
-                    "{EVENT_SELECT} WHERE household_id = $1 ORDER BY id"
-                ))
-                .bind(id);
-                let history = conn
-                    .fetch_all(&events)
-                    .await?
-                    .iter()
-                    .map(event_row)
-                    .collect::<Result<Vec<_>, _>>()?;
+                let history = history(&mut conn, "household_id", id).await?;
                 Some((h, members, history))
             }
         };
@@ -459,14 +460,7 @@ impl Store {
                         })
                     })
                     .collect::<Result<Vec<_>, sqlx::Error>>()?;
-                let events =
-                    Sql::new(format!("{EVENT_SELECT} WHERE resident_id = $1 ORDER BY id")).bind(id);
-                let history = conn
-                    .fetch_all(&events)
-                    .await?
-                    .iter()
-                    .map(event_row)
-                    .collect::<Result<Vec<_>, _>>()?;
+                let history = history(&mut conn, "resident_id", id).await?;
                 Some((resident, tags, history))
             }
         };
